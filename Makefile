@@ -1,0 +1,79 @@
+# The front door. `make synth` and `make test` work on a fresh clone: the first
+# run creates .venv from the pinned requirements and installs the pinned cdk CLI.
+ENV ?= dev
+STACK ?=
+VENV := .venv
+PY := $(VENV)/bin/python
+CDK := node_modules/.bin/cdk
+CDK_FLAGS := --context env=$(ENV) --no-notices
+
+# jsii prints a banner on every run under Node 20 (end-of-life since 2026-10);
+# it works, and the banner would bury real warnings. Node 22+ prints nothing.
+export JSII_SILENCE_WARNING_END_OF_LIFE_NODE_VERSION := 20
+export CDK_DISABLE_CLI_TELEMETRY := true
+
+.PHONY: help deps synth test lint fmt deploy diff destroy ls local bench clean
+
+help:
+	@echo "make synth [ENV=dev]            templates for one env into cdk.out/ (offline)"
+	@echo "make test                       the whole test suite"
+	@echo "make lint                       ruff and mypy"
+	@echo "make deploy ENV=prod [STACK=..] deploy all stacks, or one (with --exclusively)"
+	@echo "make diff ENV=prod              compare with what is deployed (needs AWS access)"
+	@echo "make destroy ENV=dev            delete the env's stacks"
+	@echo "make local                      frontend + redis on 127.0.0.1:5000, no Docker"
+	@echo "make bench                      synth and frontend benchmarks"
+
+$(VENV)/.installed: requirements.txt requirements-dev.txt frontend/requirements.txt constraints.txt
+	python3 -m venv $(VENV)
+	$(PY) -m pip install --quiet --upgrade pip
+	$(PY) -m pip install --quiet -r requirements-dev.txt -c constraints.txt
+	touch $@
+
+node_modules/.installed: package.json package-lock.json
+	npm ci --no-audit --no-fund --silent
+	touch $@
+
+deps: $(VENV)/.installed node_modules/.installed
+
+synth: deps
+	$(CDK) synth $(CDK_FLAGS) --quiet
+
+ls: deps
+	$(CDK) ls $(CDK_FLAGS)
+
+test: deps
+	$(PY) -m pytest
+
+lint: deps
+	$(VENV)/bin/ruff check .
+	$(VENV)/bin/ruff format --check .
+	$(VENV)/bin/mypy
+	MYPYPATH=frontend $(VENV)/bin/mypy frontend tests/frontend
+
+fmt: deps
+	$(VENV)/bin/ruff format .
+	$(VENV)/bin/ruff check --fix .
+
+deploy: deps
+ifeq ($(STACK),)
+	$(CDK) deploy --all $(CDK_FLAGS)
+else
+	$(CDK) deploy $(CDK_FLAGS) --exclusively $(STACK)
+endif
+
+diff: deps
+	$(CDK) diff $(CDK_FLAGS) $(STACK)
+
+destroy: deps
+	$(CDK) destroy --all $(CDK_FLAGS)
+
+local: deps
+	bin/local
+
+bench: deps
+	$(PY) bench/synth.py
+	$(PY) bench/frontend.py
+
+clean:
+	rm -rf cdk.out .pytest_cache .mypy_cache .ruff_cache

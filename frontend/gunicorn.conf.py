@@ -1,0 +1,24 @@
+"""gunicorn settings for the frontend container, tuned by environment variables.
+
+PORT, WEB_CONCURRENCY (worker processes) and GUNICORN_THREADS (threads per
+worker) come from the task definition; the defaults suit a 0.25 vCPU task.
+"""
+
+import os
+
+bind = f"0.0.0.0:{os.environ.get('PORT', '5000')}"
+workers = int(os.environ.get("WEB_CONCURRENCY", "2"))
+# Threads, not more processes: a request mostly waits on one Redis round trip.
+worker_class = "gthread"
+threads = int(os.environ.get("GUNICORN_THREADS", "4"))
+# ECS sends SIGTERM and waits stopTimeout (30 s by default) before SIGKILL;
+# finish in-flight requests well inside that window.
+graceful_timeout = 20
+timeout = 30
+# The load balancer keeps connections open for 60 s; outlive its idle timeout
+# to avoid 502s from races on a closing connection.
+keepalive = 75
+accesslog = "-"
+errorlog = "-"
+# The root filesystem is read-only on ECS; heartbeat files go to the /tmp volume.
+worker_tmp_dir = "/tmp"

@@ -1,0 +1,61 @@
+"""Runtime settings of the frontend, read once from the environment."""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Mapping
+from dataclasses import dataclass
+
+
+@dataclass(frozen=True)
+class Settings:
+    """Where Redis is and how the page behaves.
+
+    The infrastructure injects ``BACKEND_HOST`` as the full Cloud Map name
+    (``backend.service.local``); compose injects the short name ``backend``.
+    """
+
+    backend_host: str = "backend"
+    backend_port: int = 6379
+    backend_password: str | None = None
+    # Short timeouts: an unreachable Redis must turn into a 503 within about a
+    # second, not hang a worker thread while the load balancer waits.
+    backend_timeout: float = 0.5
+    history_size: int = 20
+
+    @classmethod
+    def from_env(cls, env: Mapping[str, str] = os.environ) -> Settings:
+        """Build settings from environment variables, failing fast on bad values."""
+        return cls(
+            backend_host=env.get("BACKEND_HOST", cls.backend_host),
+            backend_port=_int(env, "BACKEND_PORT", cls.backend_port, 1, 65535),
+            backend_password=env.get("BACKEND_PASSWORD") or None,
+            backend_timeout=_float(env, "BACKEND_TIMEOUT", cls.backend_timeout),
+            history_size=_int(env, "HISTORY_SIZE", cls.history_size, 1, 1000),
+        )
+
+
+def _int(env: Mapping[str, str], key: str, default: int, low: int, high: int) -> int:
+    raw = env.get(key)
+    if raw is None or raw == "":
+        return default
+    try:
+        value = int(raw)
+    except ValueError:
+        raise ValueError(f"{key}={raw!r} is not a whole number") from None
+    if not low <= value <= high:
+        raise ValueError(f"{key}={value} is outside {low}..{high}")
+    return value
+
+
+def _float(env: Mapping[str, str], key: str, default: float) -> float:
+    raw = env.get(key)
+    if raw is None or raw == "":
+        return default
+    try:
+        value = float(raw)
+    except ValueError:
+        raise ValueError(f"{key}={raw!r} is not a number") from None
+    if not 0 < value <= 30:
+        raise ValueError(f"{key}={value} is outside (0, 30] seconds")
+    return value

@@ -1,0 +1,86 @@
+"""Visit storage in Redis: a counter and a bounded list of recent timestamps."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import UTC, datetime
+
+import redis
+from redis.backoff import NoBackoff
+from redis.retry import Retry
+
+from settings import Settings
+
+COUNT_KEY = "visits:count"
+RECENT_KEY = "visits:recent"
+
+
+@dataclass(frozen=True)
+class Visits:
+    """What a page shows: the total and the most recent timestamps, newest first."""
+
+    count: int
+    recent: list[str]
+
+
+def connect(settings: Settings) -> redis.Redis:
+    """A client that fails fast and reconnects by itself.
+
+    redis-py retries ten times with backoff by default, which turns an outage
+    into multi-second hangs. One immediate retry is enough to replace a pooled
+    connection that died when Redis restarted; after that the caller gets the
+    error and answers 503. Creating the client does not connect, so the app
+    starts even when Redis (or its DNS name) is not there yet.
+    """
+    return redis.Redis(
+        host=settings.backend_host,
+        port=settings.backend_port,
+        password=settings.backend_password,
+        socket_connect_timeout=settings.backend_timeout,
+        socket_timeout=settings.backend_timeout,
+        retry=Retry(NoBackoff(), 1),
+        decode_responses=True,
+    )
+
+
+def now() -> str:
+    """The current time in UTC, ISO 8601 with an explicit offset."""
+    return datetime.now(UTC).isoformat(timespec="milliseconds")
+
+
+class VisitStore:
+    """Records and reads visits, each operation in a single round trip."""
+
+    def __init__(self, client: redis.Redis, history_size: int) -> None:
+        self._client = client
+        self._history_size = history_size
+
+    def record(self, timestamp: str) -> Visits:
+        """Count a visit, keep the newest ``history_size`` timestamps, return both.
+
+        MULTI/EXEC makes the four commands one round trip and one atomic step,
+        so concurrent visits never lose a count and the list never outgrows
+        its bound.
+        """
+        pipe = self._client.pipeline(transaction=True)
+        pipe.incr(COUNT_KEY)
+        pipe.lpush(RECENT_KEY, timestamp)
+        pipe.ltrim(RECENT_KEY, 0, self._history_size - 1)
+        pipe.lrange(RECENT_KEY, 0, self._history_size - 1)
+        count, _, _, recent = pipe.execute()
+        return Visits(count=int(count), recent=list(recent))
+
+    def read(self) -> Visits:
+        """The current visits, without recording one."""
+        pipe = self._client.pipeline(transaction=True)
+        pipe.get(COUNT_KEY)
+        pipe.lrange(RECENT_KEY, 0, self._history_size - 1)
+        count, recent = pipe.execute()
+        return Visits(count=int(count or 0), recent=list(recent))
+
+    def ping(self) -> bool:
+        """True when Redis answers; never raises."""
+        try:
+            return bool(self._client.ping())
+        except redis.RedisError:
+            return False

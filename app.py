@@ -24,6 +24,8 @@ def main() -> int:
         print(f"config error ({len(error.problems)}):", file=sys.stderr)
         for problem in error.problems:
             print(f"  {problem}", file=sys.stderr)
+        if error.note:
+            print(error.note, file=sys.stderr)
         return 2
     build(app, config)
     app.synth()

@@ -76,12 +76,18 @@ Port = Annotated[int, Field(ge=1, le=65535)]
 Name = Annotated[str, Field(pattern=DNS_LABEL)]
 
 
+CROSS_KEY_NOTE = (
+    "(rules across keys, such as cpu with memory and connects_to, run once these are fixed)"
+)
+
+
 class ConfigError(Exception):
     """A config that cannot be deployed; ``problems`` holds one line per issue."""
 
-    def __init__(self, problems: list[str]) -> None:
-        super().__init__("\n".join(problems))
+    def __init__(self, problems: list[str], note: str | None = None) -> None:
+        super().__init__("\n".join([*problems, *([note] if note else [])]))
         self.problems = problems
+        self.note = note
 
 
 class _Strict(BaseModel):
@@ -415,11 +421,13 @@ def load_config(
     try:
         config: AppConfig = _Loaded(env=env)
     except ValidationError as error:
+        # Rules across keys need every key typed first; say so rather than
+        # let the next run surprise the user with new errors.
         problems += [_pydantic_line(e, origins) for e in error.errors()]
-    else:
-        problems += [
-            f"{origins.label(p.path)}: {_path(p.path)}: {p.message}" for p in check_rules(config)
-        ]
+        raise ConfigError(problems, note=CROSS_KEY_NOTE) from None
+    problems += [
+        f"{origins.label(p.path)}: {_path(p.path)}: {p.message}" for p in check_rules(config)
+    ]
     if problems:
         raise ConfigError(problems)
     return config
@@ -470,12 +478,13 @@ class _Origins:
 
 def _has(data: Any, path: tuple[str | int, ...]) -> bool:
     for part in path:
-        if (isinstance(data, dict) and part in data) or (
-            isinstance(data, list) and isinstance(part, int) and part < len(data)
-        ):
-            data = data[part]
+        if isinstance(data, list) and isinstance(part, int):
+            found = part < len(data)
         else:
+            found = isinstance(data, dict) and part in data
+        if not found:
             return False
+        data = data[part]
     return True
 
 

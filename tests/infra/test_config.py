@@ -1,0 +1,228 @@
+"""The config loader: shipped files load, every rule rejects bad input clearly."""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from infra.config import ROOT, ConfigError, Removal, load_config
+from tests.infra.conftest import config_dir_with
+
+
+def dev_with(tmp_path: Path, text: str) -> Path:
+    """config/ copied to tmp_path with dev.yaml replaced by ``text``."""
+    config_dir = config_dir_with(tmp_path)
+    (config_dir / "dev.yaml").write_text(text)
+    return config_dir
+
+
+def errors_of(
+    config_dir: Path, env: str = "dev", environ: dict[str, str] | None = None
+) -> list[str]:
+    with pytest.raises(ConfigError) as caught:
+        load_config(env, config_dir, environ=environ or {})
+    return caught.value.problems
+
+
+def test_shipped_environments_load() -> None:
+    dev = load_config("dev", environ={})
+    prod = load_config("prod", environ={})
+    assert (dev.app, dev.env, prod.env) == ("timestamper", "dev", "prod")
+    assert dev.network.nat_gateways == 1 and prod.network.nat_gateways == 2
+    assert dev.logging.removal_policy is Removal.DESTROY
+    assert prod.logging.removal_policy is Removal.RETAIN
+    assert prod.logging.retention_days == 90
+    assert prod.termination_protection and not dev.termination_protection
+    # prod.yaml overrides only some frontend keys; the rest comes from base.yaml.
+    frontend = prod.services["frontend"]
+    assert (frontend.cpu, frontend.memory, frontend.port) == (512, 1024, 5000)
+    assert frontend.connects_to == ["backend"]
+    assert prod.service_order() == ["backend", "frontend"]
+
+
+BAD_DEV_YAML = [
+    ("network: {nat_gateway: 1}", "network.nat_gateway: unknown key"),
+    ("services: {frontend: {memory: 4096}}",
+     "services.frontend.memory: 4096 is not valid with cpu 256; use one of 512, 1024, 2048"),
+    ("services: {frontend: {cpu: 300}}", "services.frontend.cpu: 300 is not a Fargate cpu"),
+    ("services: {frontend: {cpu: 1024, memory: 1024}}",
+     "services.frontend.memory: 1024 is not valid with cpu 1024"),
+    ("logging: {retention_days: 10}", "logging.retention_days: 10 is not a CloudWatch retention"),
+    ("logging: {removal_policy: keep}", "logging.removal_policy: 'keep'"),
+    ("services: {frontend: {port: 0}}", "services.frontend.port: 0: Input should be greater than"),
+    ("services: {frontend: {port: 70000}}", "services.frontend.port: 70000: Input should be less"),
+    ("services: {frontend: {public: {listener_port: 65536}}}",
+     "services.frontend.public.listener_port: 65536"),
+    ("services: {frontend: {desired_count: many}}", "services.frontend.desired_count: 'many'"),
+    ("services: {Web_App: {image: nginx, port: 80}}", "services.Web_App: 'Web_App' is not a DNS label"),
+    ("services: {worker: {image: busybox}}", "services.worker.port: required key is missing"),
+    ("services: {frontend: {connects_to: [cache]}}",
+     "services.frontend.connects_to.0: 'cache' is not a service; services are backend, frontend"),
+    ("services: {frontend: {connects_to: [frontend]}}",
+     "services.frontend.connects_to.0: frontend cannot connect to itself"),
+    ("services: {frontend: {connects_to: [backend, backend]}}",
+     "services.frontend.connects_to: lists a service twice"),
+    ("services: {backend: {connects_to: [frontend]}}",
+     "services: connects_to forms a cycle"),
+    ("services: {frontend: {autoscaling: {min: 4, max: 2}}}",
+     "services.frontend.autoscaling.min: 4 is above max 2"),
+    ("services: {frontend: {desired_count: 9, autoscaling: {min: 1, max: 4}}}",
+     "services.frontend.desired_count: 9 is outside autoscaling min 1 and max 4"),
+    ("services: {frontend: {autoscaling: {min: 1, max: 4, cpu_percent: 95}}}",
+     "services.frontend.autoscaling.cpu_percent: 95"),
+    ("services: {backend: {desired_count: 2}}",
+     "services.backend.desired_count: 2: a stateful service runs exactly 1 task"),
+    ("services: {backend: {autoscaling: {min: 1, max: 2}}}",
+     "services.backend.autoscaling: a stateful service cannot autoscale"),
+    ("services: {backend: {build: frontend}}",
+     "services.backend: set exactly one of image (a registry image) or build"),
+    ("services: {frontend: {build: config}}", "services.frontend.build: 'config' has no Dockerfile"),
+    ("services: {frontend: {public: {health_check_path: healthz}}}",
+     "services.frontend.public.health_check_path: 'healthz' is not an absolute URL path"),
+    ("services: {frontend: {public: {load_balancer: classic}}}",
+     "services.frontend.public.load_balancer: 'classic': Input should be 'application' or 'network'"),
+    ("services: {frontend: {environment: {BACKEND_HOST: elsewhere}}}",
+     "services.frontend.environment.BACKEND_HOST: is set by the infrastructure"),
+    ("services: {frontend: {environment: {lower: x}}}",
+     "services.frontend.environment.lower: 'lower' is not an environment variable name"),
+    ("network: {nat_gateways: 3}", "network.nat_gateways: 3 is more than max_azs 2"),
+    ("network: {max_azs: 3}", "network.max_azs: 3 needs availability_zones listed"),
+    ("network: {cidr: 10.0.0.1/16}", "network.cidr: '10.0.0.1/16' is not an IPv4 network"),
+    ("network: {cidr: 10.0.0.0/26}", "network.cidr: 10.0.0.0/26 must be between /16 and /24"),
+    ("cluster: {namespace: Service Local}",
+     "cluster.namespace: 'Service Local' is not a lowercase DNS name"),
+    ('account: "123456789012"', "region: account and region must be set together"),
+    ("account: 123456789012", "account: 123456789012: Input should be a valid string"),
+    ('account: "123456789012"\nregion: eu-west-1',
+     "availability_zones: required when account and region are set"),
+    ('account: "123456789012"\nregion: eu-west-1\navailability_zones: [us-east-1a]',
+     "availability_zones.0: 'us-east-1a' is not a zone of eu-west-1"),
+    ("region: europe", "region: 'europe' is not an AWS region name"),
+    ("env: prod", "env: is the file's own name; remove the key"),
+    ("servics: {}", "servics: unknown key"),
+]  # fmt: skip
+
+
+@pytest.mark.parametrize(("text", "expected"), BAD_DEV_YAML, ids=[e for _, e in BAD_DEV_YAML])
+def test_bad_input_is_rejected_naming_file_and_key(
+    tmp_path: Path, text: str, expected: str
+) -> None:
+    problems = errors_of(dev_with(tmp_path, text))
+    assert any(f"dev.yaml: {expected}" in p for p in problems), problems
+
+
+def test_all_errors_of_a_file_are_reported_at_once(tmp_path: Path) -> None:
+    problems = errors_of(dev_with(tmp_path, (
+        "network: {nat_gateway: 1}\n"
+        "logging: {retention_days: 10}\n"
+        "services: {frontend: {port: 0, desired_count: many}}\n"
+    )))  # fmt: skip
+    assert len(problems) == 4, problems
+
+
+def test_cross_key_rules_are_reported_together(tmp_path: Path) -> None:
+    problems = errors_of(dev_with(tmp_path, (
+        "network: {nat_gateways: 3}\n"
+        "services: {frontend: {memory: 4096}, backend: {desired_count: 2}}\n"
+    )))  # fmt: skip
+    assert len(problems) == 3, problems
+
+
+def test_error_in_base_names_base(tmp_path: Path) -> None:
+    def edit(base: dict) -> None:  # type: ignore[type-arg]
+        base["services"]["backend"]["memory"] = 3000
+
+    problems = errors_of(config_dir_with(tmp_path, base=edit))
+    assert any("base.yaml: services.backend.memory: 3000 is not valid" in p for p in problems)
+
+
+def test_malformed_yaml_names_file_and_line(tmp_path: Path) -> None:
+    problems = errors_of(dev_with(tmp_path, "network:\n  cidr: [10.0.0.0/16\nlogging: {}\n"))
+    assert len(problems) == 1
+    assert "dev.yaml: line 3: not valid YAML" in problems[0], problems
+
+
+def test_top_level_must_be_a_mapping(tmp_path: Path) -> None:
+    assert errors_of(dev_with(tmp_path, "- network\n")) == [
+        f"{tmp_path}/config/dev.yaml: the top level must be a mapping of keys, not a list"
+    ]
+
+
+def test_empty_env_file_means_base_only(tmp_path: Path) -> None:
+    config = load_config("dev", dev_with(tmp_path, "# nothing differs\n"), environ={})
+    assert config.services["frontend"].desired_count == 1
+
+
+def test_unknown_env_lists_the_environments() -> None:
+    with pytest.raises(ConfigError) as caught:
+        load_config("staging", environ={})
+    assert "unknown env 'staging'" in str(caught.value)
+    assert "environments are: dev, prod" in str(caught.value)
+
+
+def test_environment_variable_overrides_with_double_underscore() -> None:
+    environ = {"APP_CONFIG__SERVICES__FRONTEND__DESIRED_COUNT": "3",
+               "APP_CONFIG__LOGGING__RETENTION_DAYS": "30",
+               "UNRELATED": "ignored"}  # fmt: skip
+    config = load_config("dev", environ=environ)
+    assert config.services["frontend"].desired_count == 3
+    assert config.logging.retention_days == 30
+    assert config.services["backend"].desired_count == 1
+
+
+def test_bad_environment_variable_is_named() -> None:
+    problems = errors_of(
+        ROOT / "config", environ={"APP_CONFIG__SERVICES__FRONTEND__MEMORY": "4096"}
+    )
+    assert problems == [
+        "environment variable APP_CONFIG__SERVICES__FRONTEND__MEMORY: services.frontend.memory: "
+        "4096 is not valid with cpu 256; use one of 512, 1024, 2048"
+    ]
+
+
+def test_misspelt_environment_variable_is_an_error() -> None:
+    problems = errors_of(ROOT / "config", environ={"APP_CONFIG__SERVICES__FRONTEND__REPLICAS": "3"})
+    assert any(
+        "APP_CONFIG__SERVICES__FRONTEND__REPLICAS" in p and "unknown key" in p for p in problems
+    ), problems
+
+
+def run_app(env: str, **environ: str) -> subprocess.CompletedProcess[str]:
+    """``python app.py`` as the cdk CLI runs it, context passed the CLI's way."""
+    context = json.dumps({"env": env})
+    return subprocess.run(
+        [sys.executable, "app.py"], cwd=ROOT, capture_output=True, text=True, timeout=120,
+        env={**os.environ, "CDK_CONTEXT_JSON": context, **environ},
+    )  # fmt: skip
+
+
+def test_app_exits_2_with_a_short_message_for_unknown_env() -> None:
+    result = run_app("staging")
+    assert result.returncode == 2
+    assert "unknown env 'staging'" in result.stderr and "dev, prod" in result.stderr
+    assert "Traceback" not in result.stderr
+
+
+def test_app_exits_2_listing_every_problem() -> None:
+    result = run_app("prod", APP_CONFIG__SERVICES__BACKEND__DESIRED_COUNT="2",
+                     APP_CONFIG__SERVICES__FRONTEND__MEMORY="8192")  # fmt: skip
+    assert result.returncode == 2, result.stderr
+    assert "config error (2):" in result.stderr
+    assert "services.backend.desired_count: 2: a stateful service" in result.stderr
+    assert "services.frontend.memory: 8192 is not valid with cpu 512" in result.stderr
+    assert "Traceback" not in result.stderr
+
+
+def test_app_says_when_cross_key_rules_wait_for_typing_errors() -> None:
+    result = run_app("prod", APP_CONFIG__SERVICES__BACKEND__DESIRED_COUNT="2",
+                     APP_CONFIG__LOGGING__RETENTION_DAYS="8")  # fmt: skip
+    assert result.returncode == 2
+    assert "config error (1):" in result.stderr
+    assert "logging.retention_days: 8 is not a CloudWatch retention" in result.stderr
+    assert "run once these are fixed" in result.stderr
+    assert "Traceback" not in result.stderr

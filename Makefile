@@ -43,6 +43,7 @@ ls: deps
 	$(CDK) ls $(CDK_FLAGS)
 
 test: deps
+	bin/system-deps
 	$(PY) -m pytest
 
 lint: deps

@@ -176,3 +176,49 @@ def test_logical_ids_are_pinned(synths: dict[str, Synth]) -> None:
     if not SNAPSHOT.exists():
         pytest.fail(f"no snapshot at {SNAPSHOT}; run with UPDATE_SNAPSHOTS=1 once")
     assert current == json.loads(SNAPSHOT.read_text())
+
+
+def test_pinned_account_uses_the_listed_zones(synth_edited: Any) -> None:
+    def pin(prod: dict[str, Any]) -> None:
+        prod.update(account="123456789012", region="eu-west-1",
+                    availability_zones=["eu-west-1a", "eu-west-1b", "eu-west-1c"])  # fmt: skip
+        prod["network"]["max_azs"] = 3
+        prod["network"]["nat_gateways"] = 3
+
+    after = synth_edited("prod", prod=pin)
+    zones = sorted(
+        s["Properties"]["AvailabilityZone"]
+        for s in after.resources("network", "AWS::EC2::Subnet").values()
+    )
+    assert zones == sorted(["eu-west-1a", "eu-west-1b", "eu-west-1c"] * 2)
+    assert len(after.resources("network", "AWS::EC2::NatGateway")) == 3
+    assert "dummy" not in json.dumps(after.templates)
+    assert after.stacks.network.region == "eu-west-1"
+
+
+@pytest.mark.parametrize("variant", ["nlb", "worker", "pinned"])
+def test_cfn_lint_on_variants(variant: str, synth_edited: Any, tmp_path: Path) -> None:
+    """The options the shipped envs do not use are lint-clean too."""
+    import subprocess
+
+    edits: dict[str, dict[str, Any]] = {
+        "nlb": {"dev": lambda d: d.setdefault("services", {}).update(
+            frontend={"public": {"load_balancer": "network", "listener_port": 8080}})},
+        "worker": {"base": lambda b: b["services"].update(
+            worker={"image": "busybox", "port": 8080, "connects_to": ["backend", "frontend"]})},
+        "pinned": {"dev": lambda d: d.update(
+            account="123456789012", region="us-east-1",
+            availability_zones=["us-east-1a", "us-east-1b"])},
+    }  # fmt: skip
+    after = synth_edited("dev", **edits[variant])
+    paths = []
+    for name, body in after.templates.items():
+        path = tmp_path / f"{name}.template.json"
+        path.write_text(json.dumps(body))
+        paths.append(str(path))
+    lint = subprocess.run(
+        [str(ROOT / ".venv" / "bin" / "cfn-lint"), "--config-file", str(ROOT / ".cfnlintrc"),
+         "--", *paths],
+        capture_output=True, text=True, timeout=300,
+    )  # fmt: skip
+    assert lint.returncode == 0, lint.stdout

@@ -7,6 +7,7 @@ Flask's development server is for nothing but a quick look.
 from __future__ import annotations
 
 import logging
+import sys
 
 import redis
 from flask import Flask, Response, jsonify, render_template
@@ -15,6 +16,8 @@ from settings import Settings
 from store import VisitStore, connect, now
 
 log = logging.getLogger(__name__)
+
+WORKER_BOOT_ERROR = 3
 
 # Everything the page needs comes from this origin; nothing may frame it.
 SECURITY_HEADERS = {
@@ -31,7 +34,15 @@ SECURITY_HEADERS = {
 
 def create_app(settings: Settings | None = None) -> Flask:
     """Build the WSGI app; settings come from the environment unless given."""
-    settings = settings or Settings.from_env()
+    if settings is None:
+        try:
+            settings = Settings.from_env()
+        except ValueError as error:
+            # A bad variable in the task definition: one clear line, no
+            # traceback, and exit code 3, which gunicorn takes as "failed to
+            # boot" and stops instead of restarting workers in a loop.
+            print(f"frontend: bad setting: {error}", file=sys.stderr)
+            raise SystemExit(WORKER_BOOT_ERROR) from None
     app = Flask(__name__)
     store = VisitStore(connect(settings), settings.history_size)
 

@@ -5,6 +5,7 @@ worker) come from the task definition; the defaults suit a 0.25 vCPU task.
 """
 
 import os
+import sys
 
 bind = f"0.0.0.0:{os.environ.get('PORT', '5000')}"
 workers = int(os.environ.get("WEB_CONCURRENCY", "2"))
@@ -22,3 +23,21 @@ accesslog = "-"
 errorlog = "-"
 # The root filesystem is read-only on ECS; heartbeat files go to the /tmp volume.
 worker_tmp_dir = "/tmp"
+# gunicorn 27's control socket lives under $HOME, which the image's user does
+# not have (and could not write); nothing in a task uses it.
+control_socket_disable = True
+
+
+def on_starting(server: object) -> None:
+    """Check the settings once, in the master, before any worker is forked.
+
+    A bad variable then stops gunicorn with one clear line; failing in each
+    worker instead trips a gunicorn race that prints tracebacks on the way out.
+    """
+    from settings import Settings
+
+    try:
+        Settings.from_env()
+    except ValueError as error:
+        print(f"frontend: bad setting: {error}", file=sys.stderr)
+        raise SystemExit(3) from None

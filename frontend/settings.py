@@ -3,8 +3,11 @@
 from __future__ import annotations
 
 import os
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
+from typing import TypeVar
+
+N = TypeVar("N", int, float)
 
 
 @dataclass(frozen=True)
@@ -36,26 +39,30 @@ class Settings:
 
 
 def _int(env: Mapping[str, str], key: str, default: int, low: int, high: int) -> int:
-    raw = env.get(key)
-    if raw is None or raw == "":
-        return default
-    try:
-        value = int(raw)
-    except ValueError:
-        raise ValueError(f"{key}={raw!r} is not a whole number") from None
-    if not low <= value <= high:
-        raise ValueError(f"{key}={value} is outside {low}..{high}")
-    return value
+    return _number(env, key, default, int, low, high, "a whole number")
 
 
 def _float(env: Mapping[str, str], key: str, default: float) -> float:
+    return _number(env, key, default, float, 0.001, 30.0, "a number of seconds")
+
+
+def _number(
+    env: Mapping[str, str],
+    key: str,
+    default: N,
+    parse: Callable[[str], N],
+    low: N,
+    high: N,
+    kind: str,
+) -> N:
+    """``env[key]`` parsed and range-checked, or ``default`` when unset or empty."""
     raw = env.get(key)
     if raw is None or raw == "":
         return default
     try:
-        value = float(raw)
+        value = parse(raw)
     except ValueError:
-        raise ValueError(f"{key}={raw!r} is not a number") from None
-    if not 0 < value <= 30:
-        raise ValueError(f"{key}={value} is outside (0, 30] seconds")
+        raise ValueError(f"{key}={raw!r} is not {kind}") from None
+    if not low <= value <= high:
+        raise ValueError(f"{key}={value} is outside {low}..{high}")
     return value

@@ -119,3 +119,20 @@ def test_container_health_check_script(served: Gunicorn) -> None:
 
     assert run(served.port) == 0
     assert run(free_port()) == 1
+
+
+def test_bad_setting_stops_gunicorn_with_one_clear_line() -> None:
+    import subprocess
+    import sys
+
+    from tests.support.servers import FRONTEND, free_port
+
+    result = subprocess.run(
+        [sys.executable, "-m", "gunicorn", "--config", "gunicorn.conf.py",
+         "--bind", f"127.0.0.1:{free_port()}", "app:create_app()"],
+        cwd=FRONTEND, env={"HISTORY_SIZE": "0", "PATH": "/usr/bin:/bin"},
+        capture_output=True, text=True, timeout=30,
+    )  # fmt: skip
+    assert result.returncode != 0
+    assert "frontend: bad setting: HISTORY_SIZE=0 is outside 1..1000" in result.stderr
+    assert "Traceback" not in result.stderr

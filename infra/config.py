@@ -13,7 +13,7 @@ from __future__ import annotations
 
 import ipaddress
 import os
-from collections.abc import Iterator, Mapping
+from collections.abc import Collection, Iterator, Mapping
 from dataclasses import dataclass
 from enum import StrEnum
 from graphlib import CycleError, TopologicalSorter
@@ -77,7 +77,8 @@ Name = Annotated[str, Field(pattern=DNS_LABEL)]
 
 
 CROSS_KEY_NOTE = (
-    "(rules across keys, such as cpu with memory and connects_to, run once these are fixed)"
+    "(rules across keys, such as cpu with memory, were checked only in the sections "
+    "without the errors above; run again once they are fixed)"
 )
 
 
@@ -252,8 +253,43 @@ class Problem:
 
 def check_rules(config: AppConfig) -> Iterator[Problem]:
     """Every rule that spans keys; field-level rules live on the models."""
-    net = config.network
-    zones = len(config.availability_zones) if config.availability_zones else None
+    yield from _placement_rules(
+        config.network, config.account, config.region, config.availability_zones
+    )
+    for name, service in config.services.items():
+        yield from _service_rules(config.services.keys(), name, service)
+    yield from _graph_rules({name: svc.connects_to for name, svc in config.services.items()})
+
+
+def _partial_rules(
+    raw: Mapping[str, Any], broken: list[tuple[str | int, ...]]
+) -> Iterator[Problem]:
+    """The cross-key rules for every section that has no field error, so that
+    one run reports as much as it can even when some keys do not parse."""
+
+    def clean(at: tuple[str, ...]) -> bool:
+        return not any(b[: len(at)] == at or at[: len(b)] == b for b in broken)
+
+    if all(clean((key,)) for key in ("network", "account", "region", "availability_zones")):
+        network = NetworkConfig.model_validate(raw.get("network", {}))
+        yield from _placement_rules(
+            network, raw.get("account"), raw.get("region"), raw.get("availability_zones")
+        )
+    services = raw.get("services")
+    if not isinstance(services, dict) or not clean(("services",)):
+        return
+    parsed: dict[str, ServiceConfig] = {}
+    for name, data in services.items():
+        if clean(("services", name)):
+            parsed[name] = ServiceConfig.model_validate(data)
+            yield from _service_rules(services.keys(), name, parsed[name])
+    yield from _graph_rules({name: svc.connects_to for name, svc in parsed.items()})
+
+
+def _placement_rules(
+    net: NetworkConfig, account: str | None, region: str | None, listed: list[str] | None
+) -> Iterator[Problem]:
+    zones = len(listed) if listed else None
     if zones is not None and net.max_azs > zones:
         yield Problem(
             ("network", "max_azs"),
@@ -269,34 +305,31 @@ def check_rules(config: AppConfig) -> Iterator[Problem]:
         yield Problem(
             ("network", "nat_gateways"), f"{net.nat_gateways} is more than max_azs {net.max_azs}"
         )
-    if (config.account is None) != (config.region is None):
+    if (account is None) != (region is None):
         yield Problem(
-            ("account" if config.account is None else "region",),
+            ("account" if account is None else "region",),
             "account and region must be set together (or neither)",
         )
-    if config.account is not None and config.availability_zones is None:
+    if account is not None and listed is None:
         yield Problem(
             ("availability_zones",),
             "required when account and region are set; synthesis would otherwise "
             "invent dummy zones (e.g. [eu-west-1a, eu-west-1b])",
         )
-    for index, zone in enumerate(config.availability_zones or []):
-        if config.region and not (
-            zone.startswith(config.region) and len(zone) == len(config.region) + 1
-        ):
-            yield Problem(
-                ("availability_zones", index), f"{zone!r} is not a zone of {config.region}"
-            )
-    for name, service in config.services.items():
-        yield from _service_rules(config, name, service)
+    for index, zone in enumerate(listed or []):
+        if region and not (zone.startswith(region) and len(zone) == len(region) + 1):
+            yield Problem(("availability_zones", index), f"{zone!r} is not a zone of {region}")
+
+
+def _graph_rules(graph: Mapping[str, list[str]]) -> Iterator[Problem]:
     try:
-        config.service_order()
+        TopologicalSorter(graph).prepare()
     except CycleError as error:
         cycle = " -> ".join(error.args[1])
         yield Problem(("services",), f"connects_to forms a cycle: {cycle}")
 
 
-def _service_rules(config: AppConfig, name: str, svc: ServiceConfig) -> Iterator[Problem]:
+def _service_rules(names: Collection[str], name: str, svc: ServiceConfig) -> Iterator[Problem]:
     at = ("services", name)
     if (svc.image is None) == (svc.build is None):
         yield Problem(at, "set exactly one of image (a registry image) or build (a directory)")
@@ -313,10 +346,10 @@ def _service_rules(config: AppConfig, name: str, svc: ServiceConfig) -> Iterator
     for index, peer in enumerate(svc.connects_to):
         if peer == name:
             yield Problem((*at, "connects_to", index), f"{name} cannot connect to itself")
-        elif peer not in config.services:
+        elif peer not in names:
             yield Problem(
                 (*at, "connects_to", index),
-                f"{peer!r} is not a service; services are {', '.join(config.services)}",
+                f"{peer!r} is not a service; services are {', '.join(names)}",
             )
     if len(set(svc.connects_to)) != len(svc.connects_to):
         yield Problem((*at, "connects_to"), "lists a service twice")
@@ -398,6 +431,7 @@ def load_config(
     overrides = {k.upper(): v for k, v in environ.items() if k.upper().startswith(ENV_PREFIX)}
     files = [config_dir / f"{env}.yaml", config_dir / BASE_FILE]  # highest priority first
     yaml_sources = [_YamlFile(AppConfig, path, _label(path)) for path in files]
+    env_source = _Environment(AppConfig, overrides)
     origins = _Origins(yaml_sources, overrides)
 
     class _Loaded(AppConfig):
@@ -411,7 +445,7 @@ def load_config(
             file_secret_settings: PydanticBaseSettingsSource,
         ) -> tuple[PydanticBaseSettingsSource, ...]:
             # Highest priority first: the env name, variables, <env>.yaml, base.yaml.
-            return (init_settings, _Environment(settings_cls, overrides), *yaml_sources)
+            return (init_settings, env_source, *yaml_sources)
 
     problems = [
         f"{s.label}: env: is the file's own name; remove the key"
@@ -421,16 +455,26 @@ def load_config(
     try:
         config: AppConfig = _Loaded(env=env)
     except ValidationError as error:
-        # Rules across keys need every key typed first; say so rather than
-        # let the next run surprise the user with new errors.
+        broken = [_loc(e) for e in error.errors()]
         problems += [_pydantic_line(e, origins) for e in error.errors()]
+        raw = _merge(*(s.yaml_data for s in reversed(yaml_sources)), env_source())
+        problems += [origins.line(p) for p in _partial_rules(raw, broken)]
         raise ConfigError(problems, note=CROSS_KEY_NOTE) from None
-    problems += [
-        f"{origins.label(p.path)}: {_path(p.path)}: {p.message}" for p in check_rules(config)
-    ]
+    problems += [origins.line(p) for p in check_rules(config)]
     if problems:
         raise ConfigError(problems)
     return config
+
+
+def _merge(*layers: Any) -> Any:
+    """Mappings merged key by key, later layers winning (as pydantic-settings merges sources)."""
+    merged: dict[str, Any] = {}
+    for layer in layers:
+        for key, value in layer.items():
+            old = merged.get(key)
+            both_maps = isinstance(old, dict) and isinstance(value, dict)
+            merged[key] = _merge(old, value) if both_maps else value
+    return merged
 
 
 class _Environment(EnvSettingsSource):
@@ -462,6 +506,10 @@ class _Origins:
         self._layers: list[tuple[str, Any]] = [(s.label, s.yaml_data) for s in sources]
         self._overrides = overrides
 
+    def line(self, problem: Problem) -> str:
+        """``<file>: <key.path>: <message>``, the form of every config error."""
+        return f"{self.label(problem.path)}: {_path(problem.path)}: {problem.message}"
+
     def label(self, path: tuple[str | int, ...]) -> str:
         for key in self._overrides:
             parts = tuple(key[len(ENV_PREFIX) :].lower().split(ENV_DELIMITER))
@@ -488,9 +536,13 @@ def _has(data: Any, path: tuple[str | int, ...]) -> bool:
     return True
 
 
-def _pydantic_line(error: Any, origins: _Origins) -> str:
+def _loc(error: Any) -> tuple[str | int, ...]:
     # pydantic marks a bad mapping key with a trailing "[key]"; the path already ends in it.
-    path = tuple(p for p in error["loc"] if p != "[key]")
+    return tuple(p for p in error["loc"] if p != "[key]")
+
+
+def _pydantic_line(error: Any, origins: _Origins) -> str:
+    path = _loc(error)
     kind, message = error["type"], error["msg"]
     if kind == "extra_forbidden":
         message = "unknown key (check the spelling; see the config reference in README.md)"
@@ -505,7 +557,7 @@ def _pydantic_line(error: Any, origins: _Origins) -> str:
         message = f"{error['input']!r} {what}"
     else:
         message = f"{error['input']!r}: {message}" if _is_scalar(error.get("input")) else message
-    return f"{origins.label(path)}: {_path(path)}: {message}"
+    return origins.line(Problem(path, message))
 
 
 def _is_scalar(value: object) -> bool:

@@ -125,6 +125,24 @@ def test_all_errors_of_a_file_are_reported_at_once(tmp_path: Path) -> None:
     assert len(problems) == 4, problems
 
 
+def test_typos_and_cross_key_rules_are_reported_together(tmp_path: Path) -> None:
+    problems = errors_of(dev_with(tmp_path, (
+        "network: {nat_gatways: 1}\n"
+        "services: {frontend: {memory: 4096}, backend: {desired_count: 2}}\n"
+    )))  # fmt: skip
+    assert [p.split(": ", 2)[1] for p in problems] == [
+        "network.nat_gatways",
+        "services.backend.desired_count",
+        "services.frontend.memory",
+    ]
+
+
+def test_cross_key_rules_skip_a_service_with_field_errors(tmp_path: Path) -> None:
+    # frontend's memory cannot be judged against a cpu that is not a number.
+    problems = errors_of(dev_with(tmp_path, "services: {frontend: {cpu: lots, memory: 4096}}\n"))
+    assert len(problems) == 1 and "services.frontend.cpu: 'lots'" in problems[0]
+
+
 def test_cross_key_rules_are_reported_together(tmp_path: Path) -> None:
     problems = errors_of(dev_with(tmp_path, (
         "network: {nat_gateways: 3}\n"
@@ -218,11 +236,12 @@ def test_app_exits_2_listing_every_problem() -> None:
     assert "Traceback" not in result.stderr
 
 
-def test_app_says_when_cross_key_rules_wait_for_typing_errors() -> None:
+def test_app_reports_typing_and_cross_key_errors_together() -> None:
     result = run_app("prod", APP_CONFIG__SERVICES__BACKEND__DESIRED_COUNT="2",
                      APP_CONFIG__LOGGING__RETENTION_DAYS="8")  # fmt: skip
     assert result.returncode == 2
-    assert "config error (1):" in result.stderr
+    assert "config error (2):" in result.stderr
     assert "logging.retention_days: 8 is not a CloudWatch retention" in result.stderr
-    assert "run once these are fixed" in result.stderr
+    assert "services.backend.desired_count: 2: a stateful service" in result.stderr
+    assert "checked only in the sections without the errors above" in result.stderr
     assert "Traceback" not in result.stderr

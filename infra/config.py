@@ -57,6 +57,8 @@ LOG_RETENTION_DAYS = (
 # Kept short so `<app>-<env>-<service>` and the ECS and target group names fit.
 DNS_LABEL = r"^[a-z]([a-z0-9-]{0,22}[a-z0-9])?$"
 ENV_VAR_NAME = r"^[A-Z_][A-Z0-9_]*$"
+# Stack names are <app>-<env>-<part>; a service must not take a part's name.
+RESERVED_NAMES = frozenset({"network", "cluster"})
 DNS_NAME = r"^([a-z0-9]([a-z0-9-]*[a-z0-9])?\.)+[a-z]+$"
 ACCOUNT_ID = r"^\d{12}$"
 REGION = r"^[a-z]{2}(-[a-z]+)+-\d$"
@@ -331,6 +333,8 @@ def _graph_rules(graph: Mapping[str, list[str]]) -> Iterator[Problem]:
 
 def _service_rules(names: Collection[str], name: str, svc: ServiceConfig) -> Iterator[Problem]:
     at = ("services", name)
+    if name in RESERVED_NAMES:
+        yield Problem(at, f"{name!r} is the name of another stack (<app>-<env>-{name}); rename it")
     if (svc.image is None) == (svc.build is None):
         yield Problem(at, "set exactly one of image (a registry image) or build (a directory)")
     if svc.build is not None:

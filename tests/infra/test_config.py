@@ -61,6 +61,8 @@ BAD_DEV_YAML = [
     ("services: {frontend: {desired_count: many}}", "services.frontend.desired_count: 'many'"),
     ("services: {Web_App: {image: nginx, port: 80}}", "services.Web_App: 'Web_App' is not a DNS label"),
     ("services: {worker: {image: busybox}}", "services.worker.port: required key is missing"),
+    ("services: {network: {image: busybox, port: 80}}",
+     "services.network: 'network' is the name of another stack"),
     ("services: {frontend: {connects_to: [cache]}}",
      "services.frontend.connects_to.0: 'cache' is not a service; services are backend, frontend"),
     ("services: {frontend: {connects_to: [frontend]}}",

@@ -39,12 +39,17 @@ def build(app: cdk.App, config: AppConfig) -> Stacks:
     cdk.Tags.of(app).add("app", config.app)
     cdk.Tags.of(app).add("env", config.env)
 
+    def common(what: str) -> dict[str, Any]:
+        """What every stack gets: the deploy target and a description."""
+        return {"env": env, "description": f"{config.app} {config.env}: {what}"}
+
+    # Everything else runs on the network and cluster: protect them where asked.
+    protected = {"termination_protection": config.termination_protection}
     network = NetworkStack(
         app,
         config.stack_name("network"),
-        env=env,
-        description=f"{config.app} {config.env}: VPC, subnets, NAT gateways, flow logs",
-        termination_protection=config.termination_protection,
+        **common("VPC, subnets, NAT gateways, flow logs"),
+        **protected,
         config=config.network,
         logging=config.logging,
         availability_zones=config.availability_zones,
@@ -52,9 +57,8 @@ def build(app: cdk.App, config: AppConfig) -> Stacks:
     cluster = ClusterStack(
         app,
         config.stack_name("cluster"),
-        env=env,
-        description=f"{config.app} {config.env}: ECS cluster and Cloud Map namespace",
-        termination_protection=config.termination_protection,
+        **common("ECS cluster and Cloud Map namespace"),
+        **protected,
         vpc=network.vpc,
         config=config.cluster,
     )
@@ -65,8 +69,7 @@ def build(app: cdk.App, config: AppConfig) -> Stacks:
         stack = ServiceStack(
             app,
             config.stack_name(name),
-            env=env,
-            description=f"{config.app} {config.env}: the {name} service",
+            **common(f"the {name} service"),
             name=name,
             service=service,
             logging=config.logging,

@@ -50,7 +50,7 @@ lint: deps
 	$(VENV)/bin/ruff check .
 	$(VENV)/bin/ruff format --check .
 	$(VENV)/bin/mypy
-	MYPYPATH=frontend $(VENV)/bin/mypy frontend tests/frontend
+	MYPYPATH=frontend $(VENV)/bin/mypy frontend bench tests/frontend
 
 fmt: deps
 	$(VENV)/bin/ruff format .

@@ -1,32 +1,24 @@
 """The throughput floor: a bare WSGI callable doing the app's one Redis round trip.
 
-Same transaction as a visit (INCR, LPUSH, LTRIM, LRANGE), a fixed small body,
-no framework and no template, served by the same gunicorn settings.
+It calls the app's own VisitStore.record (the same MULTI/EXEC and the same
+client settings), then returns a fixed small body: no framework, no template,
+served by the same gunicorn settings. Run from frontend/ so `store` imports.
 """
 
 from __future__ import annotations
 
-import os
 from collections.abc import Callable, Iterable
-from datetime import UTC, datetime
 from typing import Any
 
-import redis
+from settings import Settings
+from store import VisitStore, connect, now
 
-_client = redis.Redis(
-    host=os.environ.get("BACKEND_HOST", "127.0.0.1"),
-    port=int(os.environ.get("BACKEND_PORT", "6379")),
-    decode_responses=True,
-)
+_settings = Settings.from_env()
+_store = VisitStore(connect(_settings), _settings.history_size)
+BODY = b"ok\n"
 
 
 def application(environ: dict[str, Any], start_response: Callable[..., Any]) -> Iterable[bytes]:
-    pipe = _client.pipeline(transaction=True)
-    pipe.incr("visits:count")
-    pipe.lpush("visits:recent", datetime.now(UTC).isoformat(timespec="milliseconds"))
-    pipe.ltrim("visits:recent", 0, 19)
-    pipe.lrange("visits:recent", 0, 19)
-    pipe.execute()
-    body = b"ok\n"
-    start_response("200 OK", [("Content-Type", "text/plain"), ("Content-Length", str(len(body)))])
-    return [body]
+    _store.record(now())
+    start_response("200 OK", [("Content-Type", "text/plain"), ("Content-Length", str(len(BODY)))])
+    return [BODY]

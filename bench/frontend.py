@@ -39,6 +39,9 @@ from tests.support.servers import (  # noqa: E402
     wait_until,
 )
 
+sys.path.insert(0, str(FRONTEND))
+from store import COUNT_KEY, RECENT_KEY  # noqa: E402
+
 WORKERS, THREADS = 2, 4
 
 
@@ -61,15 +64,13 @@ def seed_visits(port: int, visits: int) -> None:
     start = datetime.now(UTC) - timedelta(seconds=visits)
     pipe = client.pipeline(transaction=False)
     for i in range(visits):
-        pipe.incr("visits:count")
-        pipe.lpush(
-            "visits:recent", (start + timedelta(seconds=i)).isoformat(timespec="milliseconds")
-        )
-        pipe.ltrim("visits:recent", 0, 19)
+        pipe.incr(COUNT_KEY)
+        pipe.lpush(RECENT_KEY, (start + timedelta(seconds=i)).isoformat(timespec="milliseconds"))
+        pipe.ltrim(RECENT_KEY, 0, 19)
         if i % 5000 == 4999:
             pipe.execute()
     pipe.execute()
-    count = int(client.get("visits:count") or 0)
+    count = int(client.get(COUNT_KEY) or 0)
     assert count == visits, f"seeded {count} visits, wanted {visits}"
 
 

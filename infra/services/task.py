@@ -37,7 +37,8 @@ class ServiceTask(Construct):
     """A task definition sized from config with one container, its logs and health check.
 
     ``environment`` holds what the infrastructure injects (PORT and the peers'
-    HOST/PORT); the service's own ``environment`` from config is added on top.
+    HOST/PORT); it is merged with the service's own ``environment`` from config,
+    which the config rules keep from using those names.
     """
 
     def __init__(

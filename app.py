@@ -12,11 +12,13 @@ import sys
 import aws_cdk as cdk
 
 from infra.builder import build, cdk_json_context
+from infra.compliance import add_checks
 from infra.config import ConfigError, load_config
 
 
 def main() -> int:
-    app = cdk.App(context=cdk_json_context())
+    # No stack traces in metadata: the CLI would print one under each info line.
+    app = cdk.App(context=cdk_json_context(), stack_traces=False)
     env = app.node.try_get_context("env") or "dev"
     try:
         config = load_config(str(env))
@@ -28,7 +30,19 @@ def main() -> int:
             print(error.note, file=sys.stderr)
         return 2
     build(app, config)
-    app.synth()
+    add_checks(app)
+    try:
+        app.synth()
+    except RuntimeError as error:
+        # cdk-nag findings: CDK has printed each one with its construct path.
+        if "ValidationFailed" not in str(error):
+            raise
+        print(
+            "security checks failed: fix the findings above, or acknowledge one on its "
+            "construct with a reason (see Security in README.md)",
+            file=sys.stderr,
+        )
+        return 1
     return 0
 
 

@@ -1,0 +1,85 @@
+"""The security checks every synth runs, and the one place exceptions are declared.
+
+cdk-nag's AwsSolutions pack runs as a CDK policy-validation plugin, so any
+unacknowledged finding fails ``cdk synth`` (and ``make synth``) with the rule
+and the construct path. Acknowledgments live next to the construct they
+excuse, through :func:`acknowledge`, each with its reason.
+
+checkov runs on the synthesized templates (``make checkov``, and in the
+tests). Its exceptions are listed in ``security/checkov-skips.yaml``; this
+module writes them into the matching resources' ``Metadata.checkov.skip``, so
+a plain ``checkov -d cdk.out`` reports them as skipped, with their reasons.
+"""
+
+from __future__ import annotations
+
+import fnmatch
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import aws_cdk as cdk
+import jsii
+import yaml
+from cdk_nag import AwsSolutionsChecks
+from constructs import Construct, IConstruct
+
+from infra.config import ROOT
+
+CHECKOV_SKIPS = ROOT / "security" / "checkov-skips.yaml"
+
+
+def acknowledge(construct: IConstruct, rule: str, reason: str) -> None:
+    """Accept one cdk-nag finding on ``construct`` (and its children) for ``reason``."""
+    cdk.Validations.of(construct).acknowledge(cdk.Acknowledgment(id=rule, reason=reason))
+
+
+@dataclass(frozen=True)
+class CheckovSkip:
+    """One checkov check accepted on the resources whose construct path matches."""
+
+    check: str
+    paths: tuple[str, ...]
+    reason: str
+
+    def matches(self, path: str) -> bool:
+        return any(fnmatch.fnmatchcase(path, pattern) for pattern in self.paths)
+
+
+def checkov_skips(path: Path = CHECKOV_SKIPS) -> list[CheckovSkip]:
+    """The entries of the skip file; a malformed file is a programming error here."""
+    entries: list[dict[str, Any]] = yaml.safe_load(path.read_text())["skips"]
+    return [
+        CheckovSkip(check=e["check"], paths=tuple(e["paths"]), reason=" ".join(e["reason"].split()))
+        for e in entries
+    ]
+
+
+def stack_relative_path(node: IConstruct) -> str:
+    """``Public/LoadBalancer/Resource``: a construct's path inside its stack."""
+    stack = cdk.Stack.of(node)
+    return node.node.path.removeprefix(stack.node.path).lstrip("/")
+
+
+@jsii.implements(cdk.IAspect)
+class _CheckovSkipWriter:
+    """Writes the matching skips into each resource's template metadata."""
+
+    def __init__(self, skips: list[CheckovSkip]) -> None:
+        self._skips = skips
+
+    def visit(self, node: IConstruct) -> None:
+        if not isinstance(node, cdk.CfnResource):
+            return
+        path = stack_relative_path(node)
+        found = [{"id": s.check, "comment": s.reason} for s in self._skips if s.matches(path)]
+        if found:
+            node.add_metadata("checkov", {"skip": found})
+
+
+def add_checks(app: Construct) -> None:
+    """Run cdk-nag on every synth of ``app`` and mark checkov's accepted exceptions."""
+    cdk.Validations.of(app).add_plugins(
+        AwsSolutionsChecks(app, write_suppressions_to_cloud_formation=True)
+    )
+    cdk.Aspects.of(app).add(_CheckovSkipWriter(checkov_skips()))

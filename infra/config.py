@@ -63,6 +63,11 @@ DNS_NAME = r"^([a-z0-9]([a-z0-9-]*[a-z0-9])?\.)+[a-z]+$"
 ACCOUNT_ID = r"^\d{12}$"
 REGION = r"^[a-z]{2}(-[a-z]+)+-\d$"
 HTTP_PATH = r"^/[A-Za-z0-9._~/-]*$"
+# A numeric uid, optionally with a gid: names would need the image's /etc/passwd.
+USER_ID = r"^\d+(:\d+)?$"
+ABS_PATH = r"^(/[A-Za-z0-9._-]+)+$"
+CERTIFICATE_ARN = r"^arn:aws[a-z-]*:acm:[a-z0-9-]+:\d{12}:certificate/[A-Za-z0-9-]+$"
+HOST_NAME = r"^([a-z0-9]([a-z0-9-]*[a-z0-9])?\.)+[a-z]{2,}$"
 
 PATTERN_HELP = {
     DNS_LABEL: "is not a DNS label: lowercase letters, digits and hyphens, starting with a "
@@ -72,7 +77,14 @@ PATTERN_HELP = {
     ACCOUNT_ID: "is not a 12-digit AWS account id (quote it in YAML)",
     REGION: "is not an AWS region name such as eu-west-1",
     HTTP_PATH: "is not an absolute URL path such as /healthz",
+    USER_ID: "is not a numeric uid or uid:gid such as '10001' (quote it in YAML)",
+    ABS_PATH: "is not an absolute directory path such as /tmp",
+    CERTIFICATE_ARN: "is not an ACM certificate ARN "
+    "(arn:aws:acm:<region>:<account>:certificate/<id>)",
+    HOST_NAME: "is not a lowercase host name such as www.example.com",
 }
+
+HTTPS_PORT = 443
 
 Port = Annotated[int, Field(ge=1, le=65535)]
 Name = Annotated[str, Field(pattern=DNS_LABEL)]
@@ -150,11 +162,19 @@ class LoggingConfig(_Strict):
 
 
 class PublicConfig(_Strict):
-    """Exposure through an internet-facing load balancer."""
+    """Exposure through an internet-facing load balancer.
+
+    With ``certificate_arn`` (an ACM certificate in the stack's region) the
+    application load balancer serves HTTPS on 443 and ``listener_port``
+    only redirects to it.
+    """
 
     listener_port: Port = 80
     health_check_path: str = Field("/", pattern=HTTP_PATH)
     load_balancer: Literal["application", "network"] = "application"
+    certificate_arn: str | None = Field(None, pattern=CERTIFICATE_ARN)
+    domain_name: str | None = Field(None, pattern=HOST_NAME)
+    deletion_protection: bool = False
 
 
 class AutoscalingConfig(_Strict):
@@ -168,7 +188,11 @@ class AutoscalingConfig(_Strict):
 class HealthCheckConfig(_Strict):
     """A command run inside the container; exit 0 means healthy."""
 
-    command: list[str] = Field(min_length=1)
+    # A list runs as is (CMD); a string runs through /bin/sh (CMD-SHELL),
+    # for checks that need variables such as a password.
+    command: list[Annotated[str, Field(min_length=1)]] | Annotated[str, Field(min_length=1)] = (
+        Field(min_length=1)
+    )
     interval_seconds: int = Field(30, ge=5, le=300)
     timeout_seconds: int = Field(5, ge=2, le=60)
     retries: int = Field(3, ge=1, le=10)
@@ -187,6 +211,16 @@ class ServiceConfig(_Strict):
     stateful: bool = False
     connects_to: list[Name] = []
     environment: dict[Annotated[str, Field(pattern=ENV_VAR_NAME)], str] = {}
+    # The numeric uid[:gid] the container runs as; root (0) is refused.
+    user: str = Field(pattern=USER_ID)
+    # Writable empty directories; everything else is read-only.
+    scratch: list[Annotated[str, Field(pattern=ABS_PATH)]] = []
+    command: list[Annotated[str, Field(min_length=1)]] | None = Field(None, min_length=1)
+    # A generated password in Secrets Manager, given to this service and to
+    # every service that connects to it as <NAME>_PASSWORD.
+    auth: bool = False
+    # ECS Exec (a shell into running tasks through SSM).
+    exec: bool = False
     health_check: HealthCheckConfig | None = None
     public: PublicConfig | None = None
     autoscaling: AutoscalingConfig | None = None
@@ -357,7 +391,31 @@ def _service_rules(names: Collection[str], name: str, svc: ServiceConfig) -> Ite
             )
     if len(set(svc.connects_to)) != len(svc.connects_to):
         yield Problem((*at, "connects_to"), "lists a service twice")
+    if svc.user.split(":")[0].lstrip("0") == "":
+        yield Problem((*at, "user"), "uid 0 is root; use the image's unprivileged uid")
+    if len(set(svc.scratch)) != len(svc.scratch):
+        yield Problem((*at, "scratch"), "lists a path twice")
+    public = svc.public
+    if public is not None and public.certificate_arn is not None:
+        if public.load_balancer != "application":
+            yield Problem(
+                (*at, "public", "certificate_arn"),
+                "HTTPS needs load_balancer: application (a network load balancer passes TCP)",
+            )
+        if public.listener_port == HTTPS_PORT:
+            yield Problem(
+                (*at, "public", "listener_port"),
+                f"{HTTPS_PORT} is the HTTPS listener with a certificate; "
+                "listener_port is the one that redirects to it (80)",
+            )
+    if public is not None and public.domain_name is not None and public.certificate_arn is None:
+        yield Problem(
+            (*at, "public", "domain_name"), "needs certificate_arn (a certificate for that name)"
+        )
     injected = {"PORT"} | {f"{env_name(p)}_{k}" for p in svc.connects_to for k in ("HOST", "PORT")}
+    injected |= {f"{env_name(p)}_PASSWORD" for p in svc.connects_to}
+    if svc.auth:
+        injected.add(f"{env_name(name)}_PASSWORD")
     for key in sorted(injected & set(svc.environment)):
         yield Problem((*at, "environment", key), "is set by the infrastructure; remove it")
     scaling = svc.autoscaling
@@ -404,6 +462,12 @@ class _YamlFile(YamlConfigSettingsSource):
                     f"{self.label}: the top level must be a mapping of keys, "
                     f"not a {type(data).__name__}"
                 ]
+            )
+        # YAML reads `0:`, `yes:` or `null:` as a number, boolean or null key.
+        odd = [key for key in data if not isinstance(key, str)]
+        if odd:
+            raise ConfigError(
+                [f"{self.label}: {key!r}: a top-level key must be text; quote it" for key in odd]
             )
         return data
 

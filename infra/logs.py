@@ -1,4 +1,4 @@
-"""Log groups whose retention and removal follow the environment's config."""
+"""Log storage whose retention and removal follow the environment's config."""
 
 from __future__ import annotations
 
@@ -9,6 +9,12 @@ from constructs import Construct
 from infra.config import LoggingConfig, Removal
 
 
+def removal_policy(config: LoggingConfig) -> RemovalPolicy:
+    """What happens to stored logs when their stack is deleted."""
+    destroy = config.removal_policy is Removal.DESTROY
+    return RemovalPolicy.DESTROY if destroy else RemovalPolicy.RETAIN
+
+
 def configured_log_group(
     scope: Construct, construct_id: str, config: LoggingConfig
 ) -> logs.LogGroup:
@@ -16,11 +22,7 @@ def configured_log_group(
     group = logs.LogGroup(
         scope,
         construct_id,
-        removal_policy=(
-            RemovalPolicy.DESTROY
-            if config.removal_policy is Removal.DESTROY
-            else RemovalPolicy.RETAIN
-        ),
+        removal_policy=removal_policy(config),
     )
     # RetentionDays is an enum of names; the config holds validated day counts,
     # which is what CloudFormation takes, so set them on the resource directly.

@@ -5,6 +5,8 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from aws_cdk import aws_ec2 as ec2
+from aws_cdk import aws_ecs as ecs
+from aws_cdk import aws_secretsmanager as secretsmanager
 from constructs import Construct
 
 from infra.config import env_name
@@ -12,17 +14,28 @@ from infra.config import env_name
 
 @dataclass(frozen=True)
 class Endpoint:
-    """A service as its consumers see it: a DNS name, a port and a security group."""
+    """A service as its consumers see it: a DNS name, a port, a security group
+    and, when it requires one, the secret holding its password."""
 
     name: str
     host: str
     port: int
     security_group: ec2.ISecurityGroup
+    password: secretsmanager.ISecret | None = None
 
     def environment(self) -> dict[str, str]:
         """``<NAME>_HOST`` and ``<NAME>_PORT``, as compose-era apps expect them."""
         prefix = env_name(self.name)
         return {f"{prefix}_HOST": self.host, f"{prefix}_PORT": str(self.port)}
+
+    def secrets(self) -> dict[str, ecs.Secret]:
+        """``<NAME>_PASSWORD``, which ECS reads from Secrets Manager at task start."""
+        return password_secret(self.name, self.password) if self.password else {}
+
+
+def password_secret(name: str, secret: secretsmanager.ISecret) -> dict[str, ecs.Secret]:
+    """The container secret that carries ``name``'s password as ``<NAME>_PASSWORD``."""
+    return {f"{env_name(name)}_PASSWORD": ecs.Secret.from_secrets_manager(secret)}
 
 
 class PeerAccess(Construct):

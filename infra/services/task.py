@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from collections.abc import Mapping
 
 from aws_cdk import Duration
@@ -9,7 +10,8 @@ from aws_cdk import aws_ecs as ecs
 from aws_cdk.aws_ecr_assets import Platform
 from constructs import Construct
 
-from infra.config import ROOT, LoggingConfig, ServiceConfig
+from infra.compliance import acknowledge
+from infra.config import ROOT, HealthCheckConfig, LoggingConfig, ServiceConfig
 from infra.logs import configured_log_group
 
 # Files that never go into an image: keeping them out of the asset means its
@@ -33,12 +35,35 @@ def container_image(service: ServiceConfig) -> ecs.ContainerImage:
     return ecs.ContainerImage.from_registry(service.image)
 
 
-class ServiceTask(Construct):
-    """A task definition sized from config with one container, its logs and health check.
+# Where the ECS Exec agent writes; with a read-only root filesystem these must
+# be volumes or the agent crashes (aws/containers-roadmap#1359).
+EXEC_AGENT_DIRS = ("/managed-agents", "/var/lib/amazon/ssm", "/var/log/amazon/ssm")
 
+
+def health_check(check: HealthCheckConfig) -> ecs.HealthCheck:
+    """A list runs as is (CMD); a string runs through the image's shell (CMD-SHELL)."""
+    command = ["CMD", *check.command] if isinstance(check.command, list) else [
+        "CMD-SHELL", check.command
+    ]  # fmt: skip
+    return ecs.HealthCheck(
+        command=command,
+        interval=Duration.seconds(check.interval_seconds),
+        timeout=Duration.seconds(check.timeout_seconds),
+        retries=check.retries,
+        start_period=Duration.seconds(check.start_period_seconds),
+    )
+
+
+class ServiceTask(Construct):
+    """A task definition sized from config with one hardened container.
+
+    The container runs as the configured non-root user on a read-only root
+    filesystem, never privileged; only the ``scratch`` directories (and the
+    ECS Exec agent's, when exec is on) are writable, as task-local volumes.
     ``environment`` holds what the infrastructure injects (PORT and the peers'
-    HOST/PORT); it is merged with the service's own ``environment`` from config,
-    which the config rules keep from using those names.
+    HOST/PORT) and ``secrets`` the passwords, read by ECS at task start and
+    never written into the template; the config rules keep a service's own
+    ``environment`` from using those names.
     """
 
     def __init__(
@@ -50,6 +75,7 @@ class ServiceTask(Construct):
         service: ServiceConfig,
         logging: LoggingConfig,
         environment: Mapping[str, str],
+        secrets: Mapping[str, ecs.Secret],
     ) -> None:
         super().__init__(scope, construct_id)
         self.definition = ecs.FargateTaskDefinition(
@@ -63,24 +89,36 @@ class ServiceTask(Construct):
             ),
         )
         self.log_group = configured_log_group(self, "Logs", logging)
-        check = service.health_check
         self.container = self.definition.add_container(
             "Container",
             container_name=name,
             image=container_image(service),
             essential=True,
+            user=service.user,
+            readonly_root_filesystem=True,
+            privileged=False,
+            command=service.command,
             port_mappings=[ecs.PortMapping(container_port=service.port, name=name)],
             environment={**service.environment, **environment},
+            secrets=dict(secrets),
             logging=ecs.LogDrivers.aws_logs(stream_prefix=name, log_group=self.log_group),
-            health_check=(
-                ecs.HealthCheck(
-                    command=["CMD", *check.command],
-                    interval=Duration.seconds(check.interval_seconds),
-                    timeout=Duration.seconds(check.timeout_seconds),
-                    retries=check.retries,
-                    start_period=Duration.seconds(check.start_period_seconds),
-                )
-                if check
-                else None
-            ),
+            health_check=health_check(service.health_check) if service.health_check else None,
         )
+        if service.build is not None and self.definition.execution_role is not None:
+            acknowledge(
+                self.definition.execution_role.node.find_child("DefaultPolicy"),
+                "AwsSolutions-IAM5[Resource::*]",
+                "ecr:GetAuthorizationToken, needed to pull the image built from "
+                f"{service.build}/, takes no resource ARN; the pull actions are scoped "
+                "to the asset repository.",
+            )
+        writable = [*service.scratch, *(EXEC_AGENT_DIRS if service.exec else ())]
+        for path in writable:
+            # A volume with no host path is empty task storage that lives and
+            # dies with the task; it takes the mode and owner of the image's
+            # directory when the image declares that directory a VOLUME.
+            volume = "scratch-" + re.sub(r"[^A-Za-z0-9_-]", "-", path.strip("/"))
+            self.definition.add_volume(name=volume)
+            self.container.add_mount_points(
+                ecs.MountPoint(container_path=path, source_volume=volume, read_only=False)
+            )

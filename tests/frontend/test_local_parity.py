@@ -28,6 +28,14 @@ def test_compose_matches_base_config() -> None:
         else:
             assert compose[name]["build"].strip("./") == service["build"], name
         env = compose[name].get("environment", {})
+        # Hardened the same way: non-root, read-only, writable scratch dirs only.
+        assert compose[name]["user"] == service["user"], name
+        assert compose[name]["read_only"] is True, name
+        assert compose[name]["tmpfs"] == service["scratch"], name
+        if "command" in service:  # compose escapes $ as $$
+            assert [c.replace("$$", "$") for c in compose[name]["command"]] == service["command"]
+        if service.get("auth"):
+            assert "BACKEND_PASSWORD" in env, name
         if "public" in service:
             assert compose[name]["ports"] == [f"{service['port']}:{service['port']}"]
             assert env["PORT"] == str(service["port"])
@@ -35,6 +43,8 @@ def test_compose_matches_base_config() -> None:
             assert peer in compose[name]["depends_on"], (name, peer)
             assert env[f"{peer.upper()}_HOST"] == peer
             assert env[f"{peer.upper()}_PORT"] == str(base[peer]["port"])
+            if base[peer].get("auth"):
+                assert f"{peer.upper()}_PASSWORD" in env, (name, peer)
 
 
 def test_make_local_serves_the_app_without_docker() -> None:

@@ -17,6 +17,7 @@ import yaml
 from aws_cdk.assertions import Template
 
 from infra.builder import Stacks, build, cdk_json_context
+from infra.compliance import add_checks
 from infra.config import CONFIG_DIR, AppConfig, environments, load_config
 
 ENVS = environments()
@@ -27,6 +28,7 @@ class Synth:
     """One environment's config, stacks and their templates (as dicts)."""
 
     config: AppConfig
+    app: cdk.App
     stacks: Stacks
     templates: dict[str, dict[str, Any]]
     assembly: cxapi.CloudAssembly
@@ -50,13 +52,15 @@ class Synth:
 
 
 def synthesize(config: AppConfig, outdir: Path) -> Synth:
-    app = cdk.App(context=cdk_json_context(), outdir=str(outdir))
+    """As app.py does it, security checks included: a cdk-nag finding fails the synth."""
+    app = cdk.App(context=cdk_json_context(), outdir=str(outdir), stack_traces=False)
     stacks = build(app, config)
+    add_checks(app)
     assembly = app.synth()
     templates = {
         s.stack_name: assembly.get_stack_by_name(s.stack_name).template for s in stacks.all()
     }
-    return Synth(config=config, stacks=stacks, templates=templates, assembly=assembly)
+    return Synth(config=config, app=app, stacks=stacks, templates=templates, assembly=assembly)
 
 
 @pytest.fixture(scope="session")

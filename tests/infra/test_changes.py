@@ -79,6 +79,7 @@ def test_third_service_from_yaml_alone(synths: dict[str, Synth], synth_edited: A
     def add_worker(base: dict[str, Any]) -> None:
         base["services"]["worker"] = {
             "image": "public.ecr.aws/docker/library/python:3.11-slim",
+            "user": "65534",
             "port": 8080,
             "cpu": 512,
             "memory": 1024,
@@ -205,7 +206,8 @@ def test_cfn_lint_on_variants(variant: str, synth_edited: Any, tmp_path: Path) -
         "nlb": {"dev": lambda d: d.setdefault("services", {}).update(
             frontend={"public": {"load_balancer": "network", "listener_port": 8080}})},
         "worker": {"base": lambda b: b["services"].update(
-            worker={"image": "busybox", "port": 8080, "connects_to": ["backend", "frontend"]})},
+            worker={"image": "busybox", "user": "65534", "port": 8080,
+                    "connects_to": ["backend", "frontend"]})},
         "pinned": {"dev": lambda d: d.update(
             account="123456789012", region="us-east-1",
             availability_zones=["us-east-1a", "us-east-1b"])},

@@ -101,7 +101,11 @@ def test_task_sizes_ports_and_logs_follow_config(synth: Synth) -> None:
 
 
 def test_health_checks(synth: Synth) -> None:
-    assert container(synth, "backend")["HealthCheck"]["Command"] == ["CMD", "redis-cli", "ping"]
+    # A string in config runs through the shell (it reads the password variable).
+    assert container(synth, "backend")["HealthCheck"]["Command"] == [
+        "CMD-SHELL",
+        'REDISCLI_AUTH="$BACKEND_PASSWORD" redis-cli ping | grep -q PONG',
+    ]
     check = container(synth, "frontend")["HealthCheck"]
     assert check["Command"] == ["CMD", "python", "/app/healthcheck.py"]
     group = synth.one("frontend", "AWS::ElasticLoadBalancingV2::TargetGroup")

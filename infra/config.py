@@ -487,6 +487,15 @@ def load_config(
     Only variables starting with ``APP_CONFIG__`` in ``environ`` (the process
     environment by default) are read.
     """
+    return load_with_origins(env, config_dir, environ)[0]
+
+
+def load_with_origins(
+    env: str,
+    config_dir: Path = CONFIG_DIR,
+    environ: Mapping[str, str] | None = None,
+) -> tuple[AppConfig, Origins]:
+    """As :func:`load_config`, plus where each key came from."""
     known = environments(config_dir)
     if env not in known:
         raise ConfigError(
@@ -500,7 +509,7 @@ def load_config(
     files = [config_dir / f"{env}.yaml", config_dir / BASE_FILE]  # highest priority first
     yaml_sources = [_YamlFile(AppConfig, path, _label(path)) for path in files]
     env_source = _Environment(AppConfig, overrides)
-    origins = _Origins(yaml_sources, overrides)
+    origins = Origins(yaml_sources, overrides)
 
     class _Loaded(AppConfig):
         @classmethod
@@ -531,7 +540,7 @@ def load_config(
     problems += [origins.line(p) for p in check_rules(config)]
     if problems:
         raise ConfigError(problems)
-    return config
+    return config, origins
 
 
 def _merge(*layers: Any) -> Any:
@@ -567,8 +576,8 @@ def _path(path: tuple[str | int, ...]) -> str:
     return ".".join(str(p) for p in path) if path else "(top level)"
 
 
-class _Origins:
-    """Answers which file (or variable) a key path was set in, for messages."""
+class Origins:
+    """Answers which file (or variable) a key path was set in."""
 
     def __init__(self, sources: list[_YamlFile], overrides: Mapping[str, str]) -> None:
         self._layers: list[tuple[str, Any]] = [(s.label, s.yaml_data) for s in sources]
@@ -591,6 +600,28 @@ class _Origins:
                 return found[0] if depth == len(path) else " + ".join(reversed(found))
         return self._layers[-1][0]
 
+    def source(self, path: tuple[str | int, ...]) -> str:
+        """Where the value at exactly ``path`` came from: a variable, the most
+        specific file that sets it (or a mapping or list around it), or ``default``."""
+        for key in self._overrides:
+            parts = tuple(key[len(ENV_PREFIX) :].lower().split(ENV_DELIMITER))
+            if parts == tuple(str(p).lower() for p in path[: len(parts)]):
+                return f"environment variable {key}"
+        for depth in range(len(path), 0, -1):
+            for label, data in self._layers:
+                # A file that sets a whole list or scalar owns everything in it.
+                if _has(data, path[:depth]) and (
+                    depth == len(path) or not isinstance(_get(data, path[:depth]), dict)
+                ):
+                    return label
+        return "default"
+
+
+def _get(data: Any, path: tuple[str | int, ...]) -> Any:
+    for part in path:
+        data = data[part]
+    return data
+
 
 def _has(data: Any, path: tuple[str | int, ...]) -> bool:
     for part in path:
@@ -609,7 +640,7 @@ def _loc(error: Any) -> tuple[str | int, ...]:
     return tuple(p for p in error["loc"] if p != "[key]")
 
 
-def _pydantic_line(error: Any, origins: _Origins) -> str:
+def _pydantic_line(error: Any, origins: Origins) -> str:
     path = _loc(error)
     kind, message = error["type"], error["msg"]
     if kind == "extra_forbidden":
@@ -642,6 +673,7 @@ __all__ = [
     "HealthCheckConfig",
     "LoggingConfig",
     "NetworkConfig",
+    "Origins",
     "PublicConfig",
     "Removal",
     "ServiceConfig",
@@ -649,4 +681,5 @@ __all__ = [
     "env_name",
     "environments",
     "load_config",
+    "load_with_origins",
 ]

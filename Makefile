@@ -2,6 +2,7 @@
 # run creates .venv from the pinned requirements and installs the pinned cdk CLI.
 ENV ?= dev
 STACK ?=
+REF ?= HEAD
 VENV := .venv
 PY := $(VENV)/bin/python
 CHECKOV_VENV := .venv-checkov
@@ -13,11 +14,14 @@ CDK_FLAGS := --context env=$(ENV) --no-notices
 export JSII_SILENCE_WARNING_END_OF_LIFE_NODE_VERSION := 20
 export CDK_DISABLE_CLI_TELEMETRY := true
 
-.PHONY: help deps synth checkov test lint fmt deploy diff destroy ls local bench clean
+.PHONY: help deps synth checkov show preview cost test lint fmt deploy diff destroy ls local bench clean
 
 help:
 	@echo "make synth [ENV=dev]            templates for one env into cdk.out/ (offline)"
 	@echo "make checkov [ENV=dev]          synth, then checkov over cdk.out/"
+	@echo "make show ENV=prod              the resolved config, each value with its origin"
+	@echo "make preview ENV=prod [REF=..]  what the working tree changes against REF (HEAD), offline"
+	@echo "make cost ENV=all               estimated always-on monthly cost"
 	@echo "make test                       the whole test suite"
 	@echo "make lint                       ruff and mypy"
 	@echo "make deploy ENV=prod [STACK=..] deploy all stacks, or one (with --exclusively)"
@@ -56,6 +60,17 @@ checkov: deps
 
 ls: deps
 	$(CDK) ls $(CDK_FLAGS)
+
+show: deps
+	$(PY) -m infra config show --env $(ENV)
+
+# Exit 1 only says there are changes; make fails on 2 (could not run) and 3
+# (stateful resources replaced or removed).
+preview: deps
+	$(PY) -m infra preview --env $(ENV) --against $(REF) || [ $$? -eq 1 ]
+
+cost: deps
+	$(PY) -m infra cost --env $(ENV)
 
 test: deps
 	bin/system-deps

@@ -1,0 +1,114 @@
+"""``python -m infra``: operator tools that work offline, without AWS credentials.
+
+python -m infra config show --env prod      the resolved config, with origins
+python -m infra preview --env prod [--against REF] [--json]
+python -m infra cost --env prod|all [--prices FILE] [--json]
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import sys
+import tempfile
+from dataclasses import asdict
+from pathlib import Path
+
+from infra.config import ROOT, AppConfig, ConfigError, environments, load_config, load_with_origins
+from infra.ops import cost, synth
+from infra.ops.preview import PreviewError, as_json, preview, print_human
+from infra.ops.render import progress, say, table
+from infra.ops.show import annotated_yaml
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(prog="python -m infra", description=__doc__.split("\n")[0])
+    commands = parser.add_subparsers(dest="command", required=True)
+    config = commands.add_parser("config", help="the resolved config").add_subparsers(
+        dest="action", required=True
+    )
+    show = config.add_parser("show", help="resolved config as YAML, each value with its origin")
+    show.add_argument("--env", default="dev")
+    look = commands.add_parser("preview", help="what a deploy of the working tree would change")
+    look.add_argument("--env", default="dev")
+    look.add_argument("--against", default="HEAD", metavar="REF", help="git ref (default HEAD)")
+    look.add_argument("--json", action="store_true", help="machine-readable output")
+    price = commands.add_parser("cost", help="estimated always-on monthly cost")
+    price.add_argument("--env", default="dev", help="an environment, or all")
+    price.add_argument("--prices", type=Path, default=cost.PRICES, help="price file (YAML)")
+    price.add_argument("--json", action="store_true", help="machine-readable output")
+    args = parser.parse_args(argv)
+    os.environ.setdefault("JSII_SILENCE_WARNING_END_OF_LIFE_NODE_VERSION", "20")
+    try:
+        if args.command == "config":
+            resolved, origins = load_with_origins(args.env)
+            print(annotated_yaml(resolved, origins))
+            return 0
+        if args.command == "preview":
+            return _preview(load_config(args.env), args.against, args.json)
+        envs = environments() if args.env == "all" else [args.env]
+        return _cost([load_config(env) for env in envs], args.prices, args.json)
+    except ConfigError as error:
+        print(f"config error ({len(error.problems)}):", file=sys.stderr)
+        for problem in error.problems:
+            print(f"  {problem}", file=sys.stderr)
+        return 2
+    except (PreviewError, synth.SynthError, OSError) as error:
+        print(f"error: {error}", file=sys.stderr)
+        return 2
+
+
+def _preview(config: AppConfig, against: str, machine: bool) -> int:
+    diff = preview(config, against)
+    if machine:
+        print(as_json(diff, config, against))
+    else:
+        print_human(diff, config, against)
+    return diff.exit_code()
+
+
+def _cost(configs: list[AppConfig], price_file: Path, machine: bool) -> int:
+    prices = cost.Prices.load(price_file)
+    with (
+        tempfile.TemporaryDirectory(prefix="cost-") as tmp,
+        progress("synthesizing " + ", ".join(c.env for c in configs)),
+    ):
+        running = [synth.start(ROOT, c.env, Path(tmp) / c.env) for c in configs]
+        lines = {
+            c.env: cost.estimate(run.templates(), prices)
+            for c, run in zip(configs, running, strict=True)
+        }
+    if machine:
+        report = {
+            env: {"lines": [asdict(x) for x in found], "total": round(cost.total(found), 2)}
+            for env, found in lines.items()
+        }
+        print(json.dumps({"region": prices.region, "prices_taken": prices.taken, "envs": report,
+                          "not_included": prices.not_included}, indent=2))  # fmt: skip
+        return 0
+    envs = list(lines)
+    items: dict[str, dict[str, cost.Line]] = {}
+    for env, found in lines.items():
+        for item, line in cost.by_item(found).items():
+            items.setdefault(item, {})[env] = line
+    if len(envs) == 1:
+        rows = [[item, by_env[envs[0]].quantity, f"{by_env[envs[0]].monthly:,.2f}"]
+                for item, by_env in items.items()]  # fmt: skip
+        rows.append(["total", "", f"{cost.total(lines[envs[0]]):,.2f}"])
+        headers = ["item", "quantity", "USD/month"]
+        right: tuple[int, ...] = (2,)
+    else:
+        rows = [[item, *(f"{by_env[e].monthly:,.2f}" if e in by_env else "-" for e in envs)]
+                for item, by_env in items.items()]  # fmt: skip
+        rows.append(["total", *(f"{cost.total(lines[e]):,.2f}" for e in envs)])
+        headers = ["item", *(f"{e} USD/month" for e in envs)]
+        right = tuple(range(1, len(envs) + 1))
+    table(f"always-on cost, {prices.region} on-demand prices taken {prices.taken}",
+          headers, rows, right)  # fmt: skip
+    say("not included: " + "; ".join(prices.not_included))
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,1 @@
+"""Operator tools behind ``python -m infra``: config show, preview, cost."""

@@ -1,0 +1,145 @@
+"""``preview``: what deploying the working tree would change, against a git ref, offline.
+
+Synthesizes the environment twice with this interpreter: from the working
+tree, and from ``REF`` checked out in a temporary ``git worktree``; both run
+at once. Then compares the templates (:mod:`infra.ops.diff`).
+"""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import tempfile
+from dataclasses import asdict
+from pathlib import Path
+from typing import Any
+
+from infra.config import ROOT, AppConfig
+from infra.ops import synth
+from infra.ops.diff import MISSING, STATEFUL_SERVICE_TYPES, Diff, ResourceChange, compare
+from infra.ops.render import progress, say
+
+
+class PreviewError(Exception):
+    """The ref or the repository cannot be used."""
+
+
+def git(*args: str, cwd: Path = ROOT) -> str:
+    result = subprocess.run(["git", *args], cwd=cwd, capture_output=True, text=True)
+    if result.returncode != 0:
+        raise PreviewError(f"git {' '.join(args)}: {result.stderr.strip()}")
+    return result.stdout.strip()
+
+
+def preview(config: AppConfig, against: str = "HEAD") -> Diff:
+    """Templates of ``config.env`` from the working tree compared with those at ``against``."""
+    top = Path(git("rev-parse", "--show-toplevel"))
+    try:
+        commit = git("rev-parse", "--verify", "--quiet", f"{against}^{{commit}}")
+    except PreviewError:
+        raise PreviewError(f"{against!r} is not a commit of {top}") from None
+    stateful = frozenset(
+        config.stack_name(name) for name, svc in config.services.items() if svc.stateful
+    )
+    with tempfile.TemporaryDirectory(prefix="preview-") as tmp:
+        checkout = Path(tmp) / "ref"
+        git("worktree", "add", "--detach", "--quiet", str(checkout), commit, cwd=top)
+        try:
+            with progress(f"synthesizing {config.env}: working tree and {against} ({commit[:8]})"):
+                tree = checkout / ROOT.relative_to(top)
+                old = synth.start(tree, config.env, Path(tmp) / "old.out")
+                new = synth.start(ROOT, config.env, Path(tmp) / "new.out")
+                before, after = old.templates(), new.templates()
+        finally:
+            git("worktree", "remove", "--force", str(checkout), cwd=top)
+    return compare(before, after, stateful)
+
+
+def _short(stack: str, config: AppConfig) -> str:
+    return stack.removeprefix(f"{config.app}-{config.env}-")
+
+
+def _value(value: Any) -> str:
+    if value is MISSING:
+        return "(none)"
+    if isinstance(value, str):
+        return value
+    return json.dumps(value, separators=(",", ":"))
+
+
+def _describe(change: ResourceChange) -> str:
+    scalars = [c for c in change.changes if not isinstance(c.old, dict | list)
+               and not isinstance(c.new, dict | list)]  # fmt: skip
+    shown = [f"{c.name} {_value(c.old)} -> {_value(c.new)}" for c in scalars[:4]]
+    others = sorted({c.name.split(".")[0].split("[")[0] for c in change.changes} - {
+        c.name.split(".")[0].split("[")[0] for c in scalars[:4]})  # fmt: skip
+    if others:
+        shown.append("changed: " + ", ".join(others))
+    if len(scalars) > 4:
+        shown.append(f"and {len(scalars) - 4} more")
+    return "; ".join(shown)
+
+
+def print_human(diff: Diff, config: AppConfig, against: str) -> None:
+    """A short summary: warnings first, then each changed stack."""
+    say(f"preview {config.env}: working tree against {against}", style="bold")
+    for warning in diff.warnings:
+        what = "REMOVED" if warning.action == "remove" else f"REPLACED ({warning.reason})"
+        loss = (
+            "the stateful service restarts empty"
+            if warning.type in STATEFUL_SERVICE_TYPES
+            else "its data or dependents go with it"
+        )
+        say(f"WARNING {_short(warning.stack, config)}: {warning.name} ({warning.type}) is "
+            f"{what}: {loss}", style="bold red")  # fmt: skip
+    for stack in diff.stacks_added:
+        say(f"+ new stack {stack}", style="green")
+    for stack in diff.stacks_removed:
+        say(f"- stack {stack} removed", style="red")
+    marks = {"add": "+", "remove": "-", "modify": "~", "rename": "~"}
+    current = None
+    for change in diff.resources:
+        if change.stack != current:
+            current = change.stack
+            say(_short(current, config), style="bold")
+        label = f"  {marks[change.action]} {change.name} ({change.type.split('::', 1)[-1]})"
+        if change.replacement:
+            label += f" REPLACE ({change.reason})"
+        detail = _describe(change)
+        style = "red" if change.replacement or change.action == "remove" else None
+        say(label + (f": {detail}" if detail else ""), style=style)
+    if diff.stacks_unchanged:
+        say("unchanged: " + ", ".join(_short(s, config) for s in diff.stacks_unchanged))
+    if not diff.changed:
+        say("no changes")
+
+
+def as_json(diff: Diff, config: AppConfig, against: str) -> str:
+    def plain(value: Any) -> Any:
+        return None if value is MISSING else value
+
+    resources = []
+    for change in diff.resources:
+        entry = asdict(change)
+        entry["changes"] = [
+            {"property": c.name, "old": plain(c.old), "new": plain(c.new),
+             "create_only": c.create_only}
+            for c in change.changes
+        ]  # fmt: skip
+        resources.append(entry)
+    return json.dumps(
+        {
+            "env": config.env,
+            "against": against,
+            "exit_code": diff.exit_code(),
+            "warnings": [f"{w.stack}/{w.name}" for w in diff.warnings],
+            "stacks_added": diff.stacks_added,
+            "stacks_removed": diff.stacks_removed,
+            "stacks_unchanged": diff.stacks_unchanged,
+            "resources": resources,
+        },
+        indent=2,
+    )
+
+
+__all__ = ["PreviewError", "as_json", "preview", "print_human", "synth"]

@@ -1,0 +1,51 @@
+"""``config show``: the resolved config as YAML, each value marked with its origin."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import yaml
+
+from infra.config import AppConfig, Origins
+
+INDENT = "  "
+COMMENT_COLUMN = 48
+
+
+def annotated_yaml(config: AppConfig, origins: Origins) -> str:
+    """YAML of ``config`` with ``# <origin>`` after every value.
+
+    Lists are shown whole, on one line, since a file sets a list as a whole.
+    The text loads back (``yaml.safe_load``) to the config's own dump.
+    """
+    rows: list[tuple[str, str]] = []
+    _walk(config.model_dump(mode="json"), (), 0, origins, rows)
+    # Comments line up, except after the odd very long value.
+    width = min(max(len(text) for text, origin in rows if origin), COMMENT_COLUMN)
+    return "\n".join(
+        f"{text.ljust(width)}  # {origin}" if origin else text for text, origin in rows
+    )
+
+
+def _walk(
+    value: dict[str, Any],
+    at: tuple[str | int, ...],
+    depth: int,
+    origins: Origins,
+    rows: list[tuple[str, str]],
+) -> None:
+    for key, inner in value.items():
+        path = (*at, key)
+        prefix = f"{INDENT * depth}{_scalar(key)}:"
+        if isinstance(inner, dict) and inner:
+            rows.append((prefix, ""))
+            _walk(inner, path, depth + 1, origins, rows)
+        else:
+            origin = "--env" if path == ("env",) else origins.source(path)
+            rows.append((f"{prefix} {_scalar(inner)}", origin))
+
+
+def _scalar(value: Any) -> str:
+    """One value in YAML flow style, on one line."""
+    text = yaml.safe_dump(value, default_flow_style=True, width=10_000, sort_keys=False)
+    return text.strip().removesuffix("...").strip()

@@ -1,0 +1,63 @@
+"""Synthesize one environment of a source tree into templates, as the CLI would."""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+Templates = dict[str, dict[str, Any]]
+
+
+class SynthError(Exception):
+    """The app would not synthesize (a config error, a failed security check ...)."""
+
+
+@dataclass
+class Synthesis:
+    """A running ``app.py`` of one source tree; :meth:`templates` waits for it."""
+
+    tree: Path
+    outdir: Path
+    process: subprocess.Popen[str]
+
+    def templates(self) -> Templates:
+        """Every stack's template by stack name, or SynthError with the app's own message."""
+        _, stderr = self.process.communicate()
+        if self.process.returncode != 0:
+            raise SynthError(f"synth of {self.tree} failed:\n{stderr.strip()}")
+        manifest = json.loads((self.outdir / "manifest.json").read_text())
+        found: Templates = {}
+        for name, artifact in manifest["artifacts"].items():
+            if artifact["type"] == "aws:cloudformation:stack":
+                path = self.outdir / artifact["properties"]["templateFile"]
+                found[name] = json.loads(path.read_text())
+        return found
+
+
+def start(tree: Path, env: str, outdir: Path) -> Synthesis:
+    """Start ``app.py`` of ``tree`` for ``env`` with this interpreter (the same venv).
+
+    Runs in the background so two trees synthesize at once. Path metadata is
+    on, as under the cdk CLI, so resources can be named by construct path.
+    """
+    context = {"env": env, "aws:cdk:enable-path-metadata": True}
+    environ = {
+        **os.environ,
+        "CDK_OUTDIR": str(outdir),
+        "CDK_CONTEXT_JSON": json.dumps(context),
+        "JSII_SILENCE_WARNING_END_OF_LIFE_NODE_VERSION": "20",
+    }
+    process = subprocess.Popen(
+        [sys.executable, "app.py"],
+        cwd=tree,
+        env=environ,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
+    return Synthesis(tree=tree, outdir=outdir, process=process)

@@ -1,0 +1,243 @@
+"""The operator CLI, ``python -m infra``: config show, preview and cost, run for real."""
+
+from __future__ import annotations
+
+import json
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+from typing import Any
+
+import pytest
+import yaml
+
+from infra.config import ROOT, load_with_origins
+from infra.ops import cost
+from infra.ops.show import annotated_yaml
+from tests.infra.conftest import Synth
+
+# What a checkout needs to synthesize: the app, its config and code, the
+# frontend's build context and the security skip list.
+PROJECT = ["app.py", "cdk.json", "config", "infra", "frontend", "security"]
+IGNORE = shutil.ignore_patterns("__pycache__", "*.pyc", ".mypy_cache", ".ruff_cache")
+
+
+def run(*args: str, cwd: Path = ROOT, env: dict[str, str] | None = None
+        ) -> subprocess.CompletedProcess[str]:  # fmt: skip
+    return subprocess.run(
+        [sys.executable, "-m", "infra", *args],
+        cwd=cwd, capture_output=True, text=True, timeout=600, env=env,
+    )  # fmt: skip
+
+
+# --- config show -------------------------------------------------------------------
+
+
+def origins_of(text: str, line_start: str) -> set[str]:
+    """The origins on every line that starts (after indentation) with ``line_start``."""
+    return {line.rsplit("# ", 1)[1] for line in text.splitlines()
+            if line.strip().startswith(line_start)}  # fmt: skip
+
+
+def origin_of(text: str, line_start: str) -> str:
+    (origin,) = origins_of(text, line_start)
+    return origin
+
+
+def test_config_show_names_where_each_value_came_from() -> None:
+    variable = "APP_CONFIG__SERVICES__FRONTEND__DESIRED_COUNT"
+    config, origins = load_with_origins("prod", environ={variable: "3"})
+    text = annotated_yaml(config, origins)
+    assert origin_of(text, "app: timestamper") == "config/base.yaml"  # a base key
+    assert origin_of(text, "nat_gateways: 2") == "config/prod.yaml"  # an env override
+    assert origin_of(text, "desired_count: 3") == f"environment variable {variable}"
+    assert origin_of(text, "cidr:") == "config/base.yaml"
+    assert origin_of(text, "cpu_percent: 60") == "config/prod.yaml"  # inside a prod-only mapping
+    assert origins_of(text, "exec: false") == {"default"}  # not set anywhere
+    assert origins_of(text, "interval_seconds: 30") == {"default"}
+    # The annotated text is still the config, as YAML.
+    assert yaml.safe_load(text) == config.model_dump(mode="json")
+
+
+def test_config_show_cli_and_its_errors() -> None:
+    shown = run("config", "show", "--env", "prod")
+    assert shown.returncode == 0, shown.stderr
+    assert "termination_protection: true" in shown.stdout
+    bad = run("config", "show", "--env", "staging")
+    assert bad.returncode == 2
+    assert "unknown env 'staging'" in bad.stderr and "Traceback" not in bad.stderr
+
+
+# --- cost --------------------------------------------------------------------------
+
+
+def test_cost_matches_a_hand_computed_estimate(synths: dict[str, Synth]) -> None:
+    prices = cost.Prices.load()
+    assert (prices.region, prices.hours_per_month) == ("us-east-1", 730)
+    lines = cost.by_item(cost.estimate(synths["prod"].templates, prices))
+    monthly = {item: round(line.monthly, 4) for item, line in lines.items()}
+    # By hand, from prices.yaml: 730 hours; x86 Fargate 0.04048/vCPU-h, 0.004445/GB-h.
+    assert monthly == {
+        "Fargate backend": round(1 * (0.25 * 0.04048 + 0.5 * 0.004445) * 730, 4),  # 9.0100
+        "Fargate frontend": round(
+            2 * (0.5 * 0.04048 + 1 * 0.004445) * 730, 4
+        ),  # 36.0401, autoscaling min 2
+        "load balancer (application)": round(0.0225 * 730, 4),  # 16.425
+        "NAT gateways": round(2 * 0.045 * 730, 4),  # 65.70
+        "public IPv4 addresses": round(4 * 0.005 * 730, 4),  # 2 NAT EIPs + 2 ALB zones: 14.60
+        "secrets": 0.40,
+    }
+    assert cost.total(list(lines.values())) == pytest.approx(142.175125)
+    assert lines["Fargate frontend"].quantity == "2 x 0.5 vCPU, 1 GB"
+
+
+def test_cost_prices_can_be_overridden(synths: dict[str, Synth], tmp_path: Path) -> None:
+    data = yaml.safe_load(cost.PRICES.read_text())
+    data["prices"] = {key: value * 2 for key, value in data["prices"].items()}
+    doubled = tmp_path / "prices.yaml"
+    doubled.write_text(yaml.safe_dump(data))
+    base = cost.total(cost.estimate(synths["dev"].templates, cost.Prices.load()))
+    twice = cost.total(cost.estimate(synths["dev"].templates, cost.Prices.load(doubled)))
+    assert twice == pytest.approx(2 * base)
+
+
+def test_cost_cli_side_by_side() -> None:
+    table = run("cost", "--env", "all")
+    assert table.returncode == 0, table.stderr
+    lines = table.stdout.splitlines()
+    assert lines[0] == "always-on cost, us-east-1 on-demand prices taken 2025-10"
+    assert lines[1].split() == ["item", "dev", "USD/month", "prod", "USD/month"]
+    assert lines[-2].split()[-1] == "142.18"  # the total row, prod column
+    assert lines[-1].startswith("not included: data transfer")
+    assert "synthesizing dev, prod" in table.stderr  # the progress line, plain off a terminal
+
+
+# --- preview -----------------------------------------------------------------------
+
+
+def git(repo: Path, *args: str) -> str:
+    result = subprocess.run(["git", *args], cwd=repo, capture_output=True, text=True, check=True)
+    return result.stdout
+
+
+@pytest.fixture
+def repo(tmp_path: Path) -> Path:
+    """A real git repository holding the project, one commit deep."""
+    root = tmp_path / "repo"
+    root.mkdir()
+    for name in PROJECT:
+        source = ROOT / name
+        if source.is_dir():
+            shutil.copytree(source, root / name, ignore=IGNORE)
+        else:
+            shutil.copy2(source, root / name)
+    git(root, "init", "--quiet", "--initial-branch=main")
+    git(root, "config", "user.email", "test@example.com")
+    git(root, "config", "user.name", "Test")
+    git(root, "add", ".")
+    git(root, "commit", "--quiet", "-m", "initial")
+    return root
+
+
+def edit(repo: Path, file: str, change: Any) -> None:
+    path = repo / "config" / file
+    data = yaml.safe_load(path.read_text())
+    change(data)
+    path.write_text(yaml.safe_dump(data, sort_keys=False))
+
+
+def preview(repo: Path, *args: str) -> tuple[int, dict[str, Any]]:
+    result = run("preview", "--env", "dev", "--json", *args, cwd=repo)
+    assert result.returncode in (0, 1, 3), result.stderr
+    report: dict[str, Any] = json.loads(result.stdout)
+    assert report["exit_code"] == result.returncode
+    return result.returncode, report
+
+
+def test_preview_without_changes_exits_0(repo: Path) -> None:
+    code, report = preview(repo)
+    assert code == 0 and report["resources"] == [] and len(report["stacks_unchanged"]) == 4
+
+
+def test_a_scale_edit_is_an_in_place_modification(repo: Path) -> None:
+    edit(repo, "dev.yaml", lambda d: d.update(services={"frontend": {"desired_count": 3}}))
+    code, report = preview(repo)
+    assert code == 1 and report["warnings"] == []
+    (change,) = report["resources"]
+    assert (change["stack"], change["type"], change["action"]) == (
+        "timestamper-dev-frontend", "AWS::ECS::Service", "modify")  # fmt: skip
+    assert change["replacement"] is False
+    assert change["changes"] == [
+        {"property": "DesiredCount", "old": 1, "new": 3, "create_only": False}
+    ]
+    human = run("preview", "--env", "dev", cwd=repo)
+    assert human.returncode == 1
+    assert "  ~ Service (ECS::Service): DesiredCount 1 -> 3" in human.stdout.splitlines()
+    assert "REPLACE" not in human.stdout and "WARNING" not in human.stdout
+
+
+def test_namespace_and_cidr_changes_are_flagged_replacements(repo: Path) -> None:
+    def change(base: dict[str, Any]) -> None:
+        base["cluster"]["namespace"] = "svc.local"
+        base["network"]["cidr"] = "10.1.0.0/16"
+
+    edit(repo, "base.yaml", change)
+    code, report = preview(repo)
+    assert code == 3
+    (namespace,) = [r for r in report["resources"]
+                    if r["type"] == "AWS::ServiceDiscovery::PrivateDnsNamespace"]  # fmt: skip
+    assert namespace["replacement"] and namespace["stateful"]
+    assert namespace["changes"] == [
+        {"property": "Name", "old": "service.local", "new": "svc.local", "create_only": True}
+    ]
+    assert f"{namespace['stack']}/{namespace['name']}" in report["warnings"]
+    # The VPC, and the subnets whose create-only VpcId refers to it.
+    network = [r for r in report["resources"] if r["stack"] == "timestamper-dev-network"]
+    by_type: dict[str, list[dict[str, Any]]] = {}
+    for resource in network:
+        by_type.setdefault(resource["type"], []).append(resource)
+    (vpc,) = by_type["AWS::EC2::VPC"]
+    assert vpc["replacement"] and "CidrBlock" in vpc["reason"]
+    assert all(s["replacement"] for s in by_type["AWS::EC2::Subnet"])
+    # Across stacks: each Cloud Map service reads the namespace through an output.
+    (registration,) = [r for r in report["resources"] if r["stack"] == "timestamper-dev-backend"
+                       and r["type"] == "AWS::ServiceDiscovery::Service"]  # fmt: skip
+    assert registration["replacement"]
+    assert (
+        "NamespaceId reads replaced Namespace in timestamper-dev-cluster" in registration["reason"]
+    )
+    assert "timestamper-dev-network/Vpc" in report["warnings"]
+
+
+def test_a_logical_id_change_is_a_replacement(repo: Path) -> None:
+    """A refactor that renames a construct: the log group (stateful) is replaced."""
+    stack = repo / "infra" / "network" / "stack.py"
+    stack.write_text(stack.read_text().replace('"FlowLogGroup"', '"FlowLogs"'))
+    result = run("preview", "--env", "dev", cwd=repo)
+    assert result.returncode == 3
+    lines = result.stdout.splitlines()
+    assert lines[1].startswith("WARNING network: FlowLogs (AWS::Logs::LogGroup) is REPLACED "
+                               "(logical ID FlowLogGroup")  # fmt: skip
+    assert any(line.startswith("  ~ FlowLogs (Logs::LogGroup) REPLACE (logical ID FlowLogGroup")
+               for line in lines)  # fmt: skip
+
+
+def test_preview_against_an_older_ref(repo: Path) -> None:
+    edit(repo, "dev.yaml", lambda d: d.update(services={"frontend": {"cpu": 512, "memory": 1024}}))
+    git(repo, "commit", "--quiet", "-am", "resize")
+    code, report = preview(repo, "--against", "HEAD~1")
+    assert code == 1  # stateless: a new task definition is a rolling deploy, not a warning
+    (change,) = report["resources"]
+    assert (change["type"], change["replacement"]) == ("AWS::ECS::TaskDefinition", True)
+    assert {c["property"] for c in change["changes"]} == {"Cpu", "Memory"}
+    missing = run("preview", "--env", "dev", "--against", "no-such-ref", cwd=repo)
+    assert missing.returncode == 2 and "'no-such-ref' is not a commit" in missing.stderr
+    assert git(repo, "worktree", "list").count("\n") == 1  # the temporary checkout is gone
+
+
+def test_a_config_error_stops_preview_with_the_usual_message(repo: Path) -> None:
+    edit(repo, "dev.yaml", lambda d: d.update(services={"frontend": {"memory": 4096}}))
+    result = run("preview", "--env", "dev", cwd=repo)
+    assert result.returncode == 2
+    assert "config/dev.yaml: services.frontend.memory: 4096 is not valid" in result.stderr

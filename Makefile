@@ -105,6 +105,7 @@ local: deps
 bench: deps
 	$(PY) bench/synth.py
 	$(PY) bench/frontend.py
+	$(PY) bench/preview.py
 
 clean:
-	rm -rf cdk.out .pytest_cache .mypy_cache .ruff_cache .hypothesis
+	rm -rf cdk.out .pytest_cache .mypy_cache .ruff_cache .hypothesis .cache

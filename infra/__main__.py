@@ -34,6 +34,7 @@ def main(argv: list[str] | None = None) -> int:
     look.add_argument("--env", default="dev")
     look.add_argument("--against", default="HEAD", metavar="REF", help="git ref (default HEAD)")
     look.add_argument("--json", action="store_true", help="machine-readable output")
+    look.add_argument("--no-cache", action="store_true", help="synthesize the ref again")
     price = commands.add_parser("cost", help="estimated always-on monthly cost")
     price.add_argument("--env", default="dev", help="an environment, or all")
     price.add_argument("--prices", type=Path, default=cost.PRICES, help="price file (YAML)")
@@ -46,7 +47,7 @@ def main(argv: list[str] | None = None) -> int:
             print(annotated_yaml(resolved, origins))
             return 0
         if args.command == "preview":
-            return _preview(load_config(args.env), args.against, args.json)
+            return _preview(load_config(args.env), args.against, args.json, not args.no_cache)
         envs = environments() if args.env == "all" else [args.env]
         return _cost([load_config(env) for env in envs], args.prices, args.json)
     except ConfigError as error:
@@ -59,8 +60,8 @@ def main(argv: list[str] | None = None) -> int:
         return 2
 
 
-def _preview(config: AppConfig, against: str, machine: bool) -> int:
-    diff = preview(config, against)
+def _preview(config: AppConfig, against: str, machine: bool, use_cache: bool) -> int:
+    diff = preview(config, against, use_cache)
     if machine:
         print(as_json(diff, config, against))
     else:

@@ -155,9 +155,13 @@ def preview(repo: Path, *args: str) -> tuple[int, dict[str, Any]]:
     return result.returncode, report
 
 
-def test_preview_without_changes_exits_0(repo: Path) -> None:
+def test_preview_without_changes_exits_0_and_caches_the_ref(repo: Path) -> None:
     code, report = preview(repo)
     assert code == 0 and report["resources"] == [] and len(report["stacks_unchanged"]) == 4
+    assert len(list((repo / ".cache" / "preview").glob("*.json"))) == 1
+    again = run("preview", "--env", "dev", cwd=repo)
+    assert again.returncode == 0 and "no changes" in again.stdout
+    assert "cached)" in again.stderr  # one synth: the ref's templates came from the cache
 
 
 def test_a_scale_edit_is_an_in_place_modification(repo: Path) -> None:
@@ -241,3 +245,22 @@ def test_a_config_error_stops_preview_with_the_usual_message(repo: Path) -> None
     result = run("preview", "--env", "dev", cwd=repo)
     assert result.returncode == 2
     assert "config/dev.yaml: services.frontend.memory: 4096 is not valid" in result.stderr
+
+
+# --- output ------------------------------------------------------------------------
+
+
+def test_tables_are_rich_on_a_terminal_and_plain_otherwise(
+    monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    from infra.ops import render
+
+    rows = [["NAT gateways", "65.70"], ["total", "142.18"]]
+    render.table("cost", ["item", "USD/month"], rows, right=(1,))
+    plain = capsys.readouterr().out
+    assert plain.splitlines() == ["cost", "  item          USD/month", "  NAT gateways      65.70",
+                                  "  total            142.18"]  # fmt: skip
+    monkeypatch.setattr(render, "terminal", lambda: True)
+    render.table("cost", ["item", "USD/month"], rows, right=(1,))
+    rich = capsys.readouterr().out
+    assert "━" in rich and "NAT gateways" in rich and "142.18" in rich

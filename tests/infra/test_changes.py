@@ -197,7 +197,7 @@ def test_pinned_account_uses_the_listed_zones(synth_edited: Any) -> None:
     assert after.stacks.network.region == "eu-west-1"
 
 
-@pytest.mark.parametrize("variant", ["nlb", "worker", "pinned"])
+@pytest.mark.parametrize("variant", ["nlb", "worker", "pinned", "https-exec"])
 def test_cfn_lint_on_variants(variant: str, synth_edited: Any, tmp_path: Path) -> None:
     """The options the shipped envs do not use are lint-clean too."""
     import subprocess
@@ -211,6 +211,10 @@ def test_cfn_lint_on_variants(variant: str, synth_edited: Any, tmp_path: Path) -
         "pinned": {"dev": lambda d: d.update(
             account="123456789012", region="us-east-1",
             availability_zones=["us-east-1a", "us-east-1b"])},
+        "https-exec": {"dev": lambda d: d.update(services={
+            "frontend": {"exec": True, "public": {
+                "certificate_arn": "arn:aws:acm:us-east-1:123456789012:certificate/abc-123",
+                "domain_name": "www.example.com"}}})},
     }  # fmt: skip
     after = synth_edited("dev", **edits[variant])
     paths = []

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import os
 import shutil
 import subprocess
 import sys
@@ -67,6 +68,10 @@ def test_config_show_cli_and_its_errors() -> None:
     bad = run("config", "show", "--env", "staging")
     assert bad.returncode == 2
     assert "unknown env 'staging'" in bad.stderr and "Traceback" not in bad.stderr
+    variable = "APP_CONFIG__SERVICES__FRONTEND__MEMORY"
+    wrong = run("config", "show", "--env", "dev", env={**os.environ, variable: "4096"})
+    assert wrong.returncode == 2 and wrong.stdout == ""
+    assert f"environment variable {variable}: services.frontend.memory: 4096" in wrong.stderr
 
 
 # --- cost --------------------------------------------------------------------------

@@ -23,7 +23,12 @@ from infra.ops.show import annotated_yaml
 
 
 def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(prog="python -m infra", description=__doc__.split("\n")[0])
+    parser = argparse.ArgumentParser(
+        prog="python -m infra",
+        description="Operator tools that work offline, without AWS credentials.",
+        epilog="\n".join(line.strip() for line in __doc__.splitlines()[2:]),
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
     commands = parser.add_subparsers(dest="command", required=True)
     config = commands.add_parser("config", help="the resolved config").add_subparsers(
         dest="action", required=True

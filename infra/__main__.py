@@ -1,7 +1,7 @@
 """``python -m infra``: operator tools that work offline, without AWS credentials.
 
 python -m infra config show --env prod      the resolved config, with origins
-python -m infra preview --env prod [--against REF] [--json]
+python -m infra preview --env prod [--against REF] [--json] [--no-cache]
 python -m infra cost --env prod|all [--prices FILE] [--json]
 """
 

@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import argparse
 import json
-import os
 import sys
 import tempfile
 from dataclasses import asdict
@@ -45,7 +44,6 @@ def main(argv: list[str] | None = None) -> int:
     price.add_argument("--prices", type=Path, default=cost.PRICES, help="price file (YAML)")
     price.add_argument("--json", action="store_true", help="machine-readable output")
     args = parser.parse_args(argv)
-    os.environ.setdefault("JSII_SILENCE_WARNING_END_OF_LIFE_NODE_VERSION", "20")
     try:
         if args.command == "config":
             resolved, origins = load_with_origins(args.env)

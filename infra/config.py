@@ -587,11 +587,18 @@ class Origins:
         """``<file>: <key.path>: <message>``, the form of every config error."""
         return f"{self.label(problem.path)}: {_path(problem.path)}: {problem.message}"
 
-    def label(self, path: tuple[str | int, ...]) -> str:
+    def _variable(self, path: tuple[str | int, ...]) -> str | None:
+        """The APP_CONFIG__ variable that sets ``path`` or a key around it, if any."""
         for key in self._overrides:
             parts = tuple(key[len(ENV_PREFIX) :].lower().split(ENV_DELIMITER))
-            if parts == tuple(str(p) for p in path[: len(parts)]):
+            if parts == tuple(str(p).lower() for p in path[: len(parts)]):
                 return f"environment variable {key}"
+        return None
+
+    def label(self, path: tuple[str | int, ...]) -> str:
+        variable = self._variable(path)
+        if variable is not None:
+            return variable
         # The deepest prefix of the path that a file sets names that file;
         # where several files set it, the most specific (env) file wins.
         for depth in range(len(path), -1, -1):
@@ -603,10 +610,9 @@ class Origins:
     def source(self, path: tuple[str | int, ...]) -> str:
         """Where the value at exactly ``path`` came from: a variable, the most
         specific file that sets it (or a mapping or list around it), or ``default``."""
-        for key in self._overrides:
-            parts = tuple(key[len(ENV_PREFIX) :].lower().split(ENV_DELIMITER))
-            if parts == tuple(str(p).lower() for p in path[: len(parts)]):
-                return f"environment variable {key}"
+        variable = self._variable(path)
+        if variable is not None:
+            return variable
         for depth in range(len(path), 0, -1):
             for label, data in self._layers:
                 # A file that sets a whole list or scalar owns everything in it.

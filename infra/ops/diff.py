@@ -278,8 +278,9 @@ def _renames(
         new_id = by_path.get(construct_name(stack, body, old_id))
         if new_id is not None and added[new_id]["Type"] == body["Type"]:
             pairs.append((old_id, new_id))
-    olds_left = [i for i in removed if i not in {o for o, _ in pairs}]
-    news_left = [i for i in added if i not in {n for _, n in pairs}]
+    paired_old, paired_new = {o for o, _ in pairs}, {n for _, n in pairs}
+    olds_left = [i for i in removed if i not in paired_old]
+    news_left = [i for i in added if i not in paired_new]
     for kind in sorted({removed[i]["Type"] for i in olds_left}):
         olds = [i for i in olds_left if removed[i]["Type"] == kind]
         news = [i for i in news_left if added[i]["Type"] == kind]

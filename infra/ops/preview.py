@@ -102,8 +102,10 @@ def _describe(change: ResourceChange) -> str:
     scalars = [c for c in change.changes if not isinstance(c.old, dict | list)
                and not isinstance(c.new, dict | list)]  # fmt: skip
     shown = [f"{c.name} {_value(c.old)} -> {_value(c.new)}" for c in scalars[:4]]
-    others = sorted({c.name.split(".")[0].split("[")[0] for c in change.changes} - {
-        c.name.split(".")[0].split("[")[0] for c in scalars[:4]})  # fmt: skip
+    # Properties with changes not listed above, by their top-level name.
+    others = sorted(
+        {str(c.path[0]) for c in change.changes} - {str(c.path[0]) for c in scalars[:4]}
+    )
     if others:
         shown.append("changed: " + ", ".join(others))
     if len(scalars) > 4:
@@ -173,4 +175,4 @@ def as_json(diff: Diff, config: AppConfig, against: str) -> str:
     )
 
 
-__all__ = ["PreviewError", "as_json", "preview", "print_human", "synth"]
+__all__ = ["PreviewError", "as_json", "preview", "print_human"]

@@ -42,9 +42,10 @@ EXEC_AGENT_DIRS = ("/managed-agents", "/var/lib/amazon/ssm", "/var/log/amazon/ss
 
 def health_check(check: HealthCheckConfig) -> ecs.HealthCheck:
     """A list runs as is (CMD); a string runs through the image's shell (CMD-SHELL)."""
-    command = ["CMD", *check.command] if isinstance(check.command, list) else [
-        "CMD-SHELL", check.command
-    ]  # fmt: skip
+    if isinstance(check.command, str):
+        command = ["CMD-SHELL", check.command]
+    else:
+        command = ["CMD", *check.command]
     return ecs.HealthCheck(
         command=command,
         interval=Duration.seconds(check.interval_seconds),

@@ -23,11 +23,7 @@ def main() -> int:
     try:
         config = load_config(str(env))
     except ConfigError as error:
-        print(f"config error ({len(error.problems)}):", file=sys.stderr)
-        for problem in error.problems:
-            print(f"  {problem}", file=sys.stderr)
-        if error.note:
-            print(error.note, file=sys.stderr)
+        print(error.render(), file=sys.stderr)
         return 2
     build(app, config)
     add_checks(app)

@@ -14,11 +14,12 @@ import tempfile
 from dataclasses import asdict
 from pathlib import Path
 
-from infra.config import ROOT, AppConfig, ConfigError, environments, load_config, load_with_origins
+from infra.config import AppConfig, ConfigError, environments, load_config, load_with_origins
 from infra.ops import cost, synth
 from infra.ops.preview import PreviewError, as_json, preview, print_human
 from infra.ops.render import progress, say, table
 from infra.ops.show import annotated_yaml
+from infra.paths import ROOT
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -54,9 +55,7 @@ def main(argv: list[str] | None = None) -> int:
         envs = environments() if args.env == "all" else [args.env]
         return _cost([load_config(env) for env in envs], args.prices, args.json)
     except ConfigError as error:
-        print(f"config error ({len(error.problems)}):", file=sys.stderr)
-        for problem in error.problems:
-            print(f"  {problem}", file=sys.stderr)
+        print(error.render(), file=sys.stderr)
         return 2
     except (PreviewError, synth.SynthError, OSError) as error:
         print(f"error: {error}", file=sys.stderr)

@@ -9,15 +9,16 @@ from typing import Any
 import aws_cdk as cdk
 
 from infra.cluster.stack import ClusterStack
-from infra.config import ROOT, AppConfig
+from infra.config import AppConfig
 from infra.network.stack import NetworkStack
+from infra.paths import CDK_JSON
 from infra.services.stack import ServiceStack
 
 
 def cdk_json_context() -> dict[str, Any]:
     """The context in cdk.json (feature flags), so ``python app.py`` and tests
     build exactly what ``cdk synth`` builds."""
-    context: dict[str, Any] = json.loads((ROOT / "cdk.json").read_text())["context"]
+    context: dict[str, Any] = json.loads(CDK_JSON.read_text())["context"]
     return context
 
 

@@ -24,9 +24,7 @@ import yaml
 from cdk_nag import AwsSolutionsChecks
 from constructs import Construct, IConstruct
 
-from infra.config import ROOT
-
-CHECKOV_SKIPS = ROOT / "security" / "checkov-skips.yaml"
+from infra.paths import CHECKOV_SKIPS
 
 
 def acknowledge(construct: IConstruct, rule: str, reason: str) -> None:

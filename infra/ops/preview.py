@@ -22,10 +22,11 @@ from importlib.metadata import version
 from pathlib import Path
 from typing import Any
 
-from infra.config import ENV_PREFIX, ROOT, AppConfig
+from infra.config import ENV_PREFIX, AppConfig
 from infra.ops import synth
 from infra.ops.diff import MISSING, STATEFUL_SERVICE_TYPES, Diff, ResourceChange, compare
 from infra.ops.render import progress, say
+from infra.paths import ROOT
 
 
 class PreviewError(Exception):

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass
 
 from aws_cdk import aws_ec2 as ec2
@@ -9,7 +10,7 @@ from aws_cdk import aws_ecs as ecs
 from aws_cdk import aws_secretsmanager as secretsmanager
 from constructs import Construct
 
-from infra.config import env_name
+from infra.config import Injected
 
 
 @dataclass(frozen=True)
@@ -23,19 +24,26 @@ class Endpoint:
     security_group: ec2.ISecurityGroup
     password: secretsmanager.ISecret | None = None
 
-    def environment(self) -> dict[str, str]:
-        """``<NAME>_HOST`` and ``<NAME>_PORT``, as compose-era apps expect them."""
-        prefix = env_name(self.name)
-        return {f"{prefix}_HOST": self.host, f"{prefix}_PORT": str(self.port)}
 
-    def secrets(self) -> dict[str, ecs.Secret]:
-        """``<NAME>_PASSWORD``, which ECS reads from Secrets Manager at task start."""
-        return password_secret(self.name, self.password) if self.password else {}
-
-
-def password_secret(name: str, secret: secretsmanager.ISecret) -> dict[str, ecs.Secret]:
-    """The container secret that carries ``name``'s password as ``<NAME>_PASSWORD``."""
-    return {f"{env_name(name)}_PASSWORD": ecs.Secret.from_secrets_manager(secret)}
+def container_variables(
+    names: Injected,
+    port: int,
+    password: secretsmanager.ISecret | None,
+    peers: Sequence[Endpoint],
+) -> tuple[dict[str, str], dict[str, ecs.Secret]]:
+    """The plain variables (its port, each peer's host and port) and the secrets
+    (its own and its peers' passwords, read by ECS at task start) of one container."""
+    environment = {names.port: str(port)}
+    secrets: dict[str, ecs.Secret] = {}
+    if password is not None and names.own_password is not None:
+        secrets[names.own_password] = ecs.Secret.from_secrets_manager(password)
+    for peer in peers:
+        variables = names.peers[peer.name]
+        environment[variables.host] = peer.host
+        environment[variables.port] = str(peer.port)
+        if peer.password is not None:
+            secrets[variables.password] = ecs.Secret.from_secrets_manager(peer.password)
+    return environment, secrets
 
 
 class PeerAccess(Construct):

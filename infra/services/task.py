@@ -11,8 +11,9 @@ from aws_cdk.aws_ecr_assets import Platform
 from constructs import Construct
 
 from infra.compliance import acknowledge
-from infra.config import ROOT, HealthCheckConfig, LoggingConfig, ServiceConfig
+from infra.config import HealthCheckConfig, LoggingConfig, ServiceConfig
 from infra.logs import configured_log_group
+from infra.paths import ROOT
 
 # Files that never go into an image: keeping them out of the asset means its
 # hash (and so a deploy) only moves when the image would change.

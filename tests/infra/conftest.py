@@ -18,7 +18,8 @@ from aws_cdk.assertions import Template
 
 from infra.builder import Stacks, build, cdk_json_context
 from infra.compliance import add_checks
-from infra.config import CONFIG_DIR, AppConfig, environments, load_config
+from infra.config import AppConfig, environments, load_config
+from infra.paths import CONFIG_DIR
 
 ENVS = environments()
 

@@ -8,7 +8,8 @@ from pathlib import Path
 
 import pytest
 
-from infra.config import ROOT, environments
+from infra.config import environments
+from infra.paths import ROOT
 
 CDK = ROOT / "node_modules" / ".bin" / "cdk"
 CFN_LINT = ROOT / ".venv" / "bin" / "cfn-lint"

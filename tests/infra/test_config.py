@@ -10,7 +10,8 @@ from pathlib import Path
 
 import pytest
 
-from infra.config import ROOT, ConfigError, Removal, load_config
+from infra.config import ConfigError, Removal, load_config
+from infra.paths import ROOT
 from tests.infra.conftest import config_dir_with
 
 

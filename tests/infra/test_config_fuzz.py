@@ -18,7 +18,8 @@ import yaml
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from infra.config import CONFIG_DIR, AppConfig, ConfigError, load_config
+from infra.config import AppConfig, ConfigError, load_config
+from infra.paths import CONFIG_DIR
 
 # Every key the model knows, plus a few near misses.
 KEYS = [

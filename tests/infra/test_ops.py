@@ -13,9 +13,10 @@ from typing import Any
 import pytest
 import yaml
 
-from infra.config import ROOT, load_with_origins
+from infra.config import load_with_origins
 from infra.ops import cost
 from infra.ops.show import annotated_yaml
+from infra.paths import ROOT
 from tests.infra.conftest import Synth
 
 # What a checkout needs to synthesize: the app, its config and code, the

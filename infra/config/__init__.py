@@ -1,0 +1,62 @@
+"""The typed configuration of one environment, and its loader.
+
+``config/base.yaml`` is shared by every environment; ``config/<env>.yaml``
+overrides any key in it; variables ``APP_CONFIG__<KEY>__<KEY>...`` override
+both. One job per module:
+
+- :mod:`.model`: the schema (keys, types, defaults, field rules);
+- :mod:`.rules`: rules across keys (sizes, the ``connects_to`` graph, counts);
+- :mod:`.injected`: the variables the infrastructure sets in a container;
+- :mod:`.load`: reading and merging the layers through pydantic-settings;
+- :mod:`.origins` and :mod:`.errors`: where a key came from, and error lines.
+
+The rest of the app imports from here.
+"""
+
+from infra.config.errors import ConfigError, Problem
+from infra.config.injected import Injected, PeerVariables, env_name, injected
+from infra.config.load import environments, load_config, load_with_origins
+from infra.config.model import (
+    ENV_PREFIX,
+    FARGATE_SIZES,
+    HTTPS_PORT,
+    LOG_RETENTION_DAYS,
+    AppConfig,
+    AutoscalingConfig,
+    ClusterConfig,
+    HealthCheckConfig,
+    LoggingConfig,
+    NetworkConfig,
+    PublicConfig,
+    Removal,
+    ServiceConfig,
+)
+from infra.config.origins import Origins
+from infra.config.rules import check_rules
+
+__all__ = [
+    "ENV_PREFIX",
+    "FARGATE_SIZES",
+    "HTTPS_PORT",
+    "LOG_RETENTION_DAYS",
+    "AppConfig",
+    "AutoscalingConfig",
+    "ClusterConfig",
+    "ConfigError",
+    "HealthCheckConfig",
+    "Injected",
+    "LoggingConfig",
+    "NetworkConfig",
+    "Origins",
+    "PeerVariables",
+    "Problem",
+    "PublicConfig",
+    "Removal",
+    "ServiceConfig",
+    "check_rules",
+    "env_name",
+    "environments",
+    "injected",
+    "load_config",
+    "load_with_origins",
+]

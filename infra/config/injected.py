@@ -1,0 +1,64 @@
+"""The environment variables the infrastructure sets in a service's container.
+
+One place answers it: the config rules reserve these names (a service's own
+``environment`` may not use them) and the service stacks set them, so the two
+never drift apart. Locally, compose sets the same names (``BACKEND_HOST=backend``),
+so the app code is the same in both places.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from infra.config.model import ServiceConfig
+
+PORT = "PORT"
+
+
+def env_name(service: str) -> str:
+    """The prefix of the variables a consumer gets for ``service``: my-cache -> MY_CACHE."""
+    return service.upper().replace("-", "_")
+
+
+@dataclass(frozen=True)
+class PeerVariables:
+    """The names under which a consumer finds one service it connects to."""
+
+    host: str
+    port: str
+    password: str
+
+
+def peer_variables(peer: str) -> PeerVariables:
+    """``<PEER>_HOST``, ``<PEER>_PORT`` and ``<PEER>_PASSWORD`` for ``peer``."""
+    prefix = env_name(peer)
+    return PeerVariables(f"{prefix}_HOST", f"{prefix}_PORT", f"{prefix}_PASSWORD")
+
+
+@dataclass(frozen=True)
+class Injected:
+    """What service ``name`` gets: its own port and password, and each peer's names."""
+
+    port: str
+    own_password: str | None
+    peers: dict[str, PeerVariables]
+
+    def names(self) -> frozenset[str]:
+        """Every name reserved for the infrastructure in this service's container.
+
+        A peer's password name is reserved even when that peer has no ``auth``,
+        so turning ``auth`` on later never collides with a user's variable.
+        """
+        found = {self.port, *([self.own_password] if self.own_password else [])}
+        for peer in self.peers.values():
+            found |= {peer.host, peer.port, peer.password}
+        return frozenset(found)
+
+
+def injected(name: str, service: ServiceConfig) -> Injected:
+    """The variables the infrastructure injects into service ``name``."""
+    return Injected(
+        port=PORT,
+        own_password=peer_variables(name).password if service.auth else None,
+        peers={peer: peer_variables(peer) for peer in service.connects_to},
+    )

@@ -1,0 +1,168 @@
+"""Loading one environment: ``base.yaml``, then ``<env>.yaml``, then variables, validated.
+
+pydantic-settings reads and merges the layers (mappings merge key by key,
+lists and scalars replace) and types them into :class:`AppConfig`; this module
+adds the cross-key rules and turns every problem into a line naming its file.
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Mapping
+from pathlib import Path
+from typing import Any
+
+import yaml
+from pydantic import ValidationError
+from pydantic_settings import (
+    BaseSettings,
+    EnvSettingsSource,
+    PydanticBaseSettingsSource,
+    YamlConfigSettingsSource,
+)
+
+from infra.config.errors import ConfigError
+from infra.config.model import ENV_PREFIX, AppConfig
+from infra.config.origins import Origins, error_path, pydantic_line
+from infra.config.rules import check_rules, partial_rules
+from infra.paths import BASE_FILE, CONFIG_DIR
+
+CROSS_KEY_NOTE = (
+    "(rules across keys, such as cpu with memory, were checked only in the sections "
+    "without the errors above; run again once they are fixed)"
+)
+
+
+class _YamlFile(YamlConfigSettingsSource):
+    """One config file as a settings source; bad YAML becomes a ConfigError."""
+
+    def __init__(self, settings_cls: type[BaseSettings], path: Path, label: str) -> None:
+        self.label = label
+        super().__init__(settings_cls, yaml_file=path)
+
+    def _read_file(self, file_path: Any) -> dict[str, Any]:
+        try:
+            data = super()._read_file(file_path)
+        except yaml.YAMLError as error:
+            mark = getattr(error, "problem_mark", None)
+            where = f" line {mark.line + 1}" if mark is not None else ""
+            reason = getattr(error, "problem", None) or str(error)
+            raise ConfigError([f"{self.label}:{where}: not valid YAML: {reason}"]) from None
+        if not isinstance(data, dict):
+            raise ConfigError(
+                [
+                    f"{self.label}: the top level must be a mapping of keys, "
+                    f"not a {type(data).__name__}"
+                ]
+            )
+        # YAML reads `0:`, `yes:` or `null:` as a number, boolean or null key.
+        odd = [key for key in data if not isinstance(key, str)]
+        if odd:
+            raise ConfigError(
+                [f"{self.label}: {key!r}: a top-level key must be text; quote it" for key in odd]
+            )
+        return data
+
+
+class _Environment(EnvSettingsSource):
+    """The environment-variable source, reading a given mapping (tests pass their own)."""
+
+    def __init__(self, settings_cls: type[BaseSettings], environ: Mapping[str, str]) -> None:
+        self._environ = environ
+        super().__init__(settings_cls)
+
+    def _load_env_vars(self) -> Mapping[str, str | None]:
+        return {key.lower(): value for key, value in self._environ.items()}
+
+
+class _Merged(PydanticBaseSettingsSource):
+    """The lowest-priority source: adds nothing, and keeps what pydantic-settings
+    merged from the sources above it (``current_state``), so that the cross-key
+    rules can still run on the sections that parse when validation fails."""
+
+    merged: dict[str, Any] = {}
+
+    def get_field_value(self, field: Any, field_name: str) -> tuple[Any, str, bool]:
+        return None, field_name, False
+
+    def __call__(self) -> dict[str, Any]:
+        self.merged = dict(self.current_state)
+        return {}
+
+
+def environments(config_dir: Path = CONFIG_DIR) -> list[str]:
+    """The environments that have a file in ``config_dir``."""
+    return sorted(p.stem for p in config_dir.glob("*.yaml") if p.name != BASE_FILE)
+
+
+def load_config(
+    env: str,
+    config_dir: Path = CONFIG_DIR,
+    environ: Mapping[str, str] | None = None,
+) -> AppConfig:
+    """Load, merge and validate one environment, or raise ConfigError.
+
+    Only variables starting with ``APP_CONFIG__`` in ``environ`` (the process
+    environment by default) are read.
+    """
+    return load_with_origins(env, config_dir, environ)[0]
+
+
+def load_with_origins(
+    env: str,
+    config_dir: Path = CONFIG_DIR,
+    environ: Mapping[str, str] | None = None,
+) -> tuple[AppConfig, Origins]:
+    """As :func:`load_config`, plus where each key came from."""
+    known = environments(config_dir)
+    if env not in known:
+        raise ConfigError(
+            [
+                f"unknown env {env!r} (no {_label(config_dir / f'{env}.yaml')}); "
+                f"environments are: {', '.join(known) or 'none'}"
+            ]
+        )
+    environ = os.environ if environ is None else environ
+    overrides = {k.upper(): v for k, v in environ.items() if k.upper().startswith(ENV_PREFIX)}
+    files = [config_dir / f"{env}.yaml", config_dir / BASE_FILE]  # highest priority first
+    yaml_sources = [_YamlFile(AppConfig, path, _label(path)) for path in files]
+    env_source = _Environment(AppConfig, overrides)
+    merged = _Merged(AppConfig)
+    origins = Origins([(s.label, s.yaml_data) for s in yaml_sources], overrides)
+
+    class _Loaded(AppConfig):
+        @classmethod
+        def settings_customise_sources(
+            cls,
+            settings_cls: type[BaseSettings],
+            init_settings: PydanticBaseSettingsSource,
+            env_settings: PydanticBaseSettingsSource,
+            dotenv_settings: PydanticBaseSettingsSource,
+            file_secret_settings: PydanticBaseSettingsSource,
+        ) -> tuple[PydanticBaseSettingsSource, ...]:
+            # Highest priority first: the env name, variables, <env>.yaml, base.yaml.
+            return (init_settings, env_source, *yaml_sources, merged)
+
+    problems = [
+        f"{s.label}: env: is the file's own name; remove the key"
+        for s in yaml_sources
+        if "env" in s.yaml_data
+    ]
+    try:
+        config: AppConfig = _Loaded(env=env)
+    except ValidationError as error:
+        broken = [error_path(e) for e in error.errors()]
+        problems += [pydantic_line(e, origins) for e in error.errors()]
+        problems += [origins.line(p) for p in partial_rules(merged.merged, broken)]
+        raise ConfigError(problems, note=CROSS_KEY_NOTE) from None
+    problems += [origins.line(p) for p in check_rules(config)]
+    if problems:
+        raise ConfigError(problems)
+    return config, origins
+
+
+def _label(path: Path) -> str:
+    try:
+        return str(path.relative_to(Path.cwd()))
+    except ValueError:
+        return str(path)

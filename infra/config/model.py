@@ -1,0 +1,250 @@
+"""The config schema: every key a user may write, its type, default and field-level rules.
+
+This is the one place that knows the YAML's shape. Rules that span several
+keys (cpu with memory, the ``connects_to`` graph ...) live in
+:mod:`infra.config.rules`; reading the files in :mod:`infra.config.load`.
+"""
+
+from __future__ import annotations
+
+import ipaddress
+from collections.abc import Mapping
+from enum import StrEnum
+from graphlib import TopologicalSorter
+from typing import Annotated, Literal
+
+from pydantic import BaseModel, ConfigDict, Field, field_validator
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+ENV_PREFIX = "APP_CONFIG__"
+ENV_DELIMITER = "__"
+
+# Fargate (Linux) task sizes: cpu units -> allowed memory in MiB.
+FARGATE_SIZES: dict[int, tuple[int, ...]] = {
+    256: (512, 1024, 2048),
+    512: tuple(range(1024, 4096 + 1, 1024)),
+    1024: tuple(range(2048, 8192 + 1, 1024)),
+    2048: tuple(range(4096, 16384 + 1, 1024)),
+    4096: tuple(range(8192, 30720 + 1, 1024)),
+    8192: tuple(range(16384, 61440 + 1, 4096)),
+    16384: tuple(range(32768, 122880 + 1, 8192)),
+}
+
+# The values CloudWatch Logs accepts for a log group's retention, in days.
+LOG_RETENTION_DAYS = (
+    1, 3, 5, 7, 14, 30, 60, 90, 120, 150, 180, 365, 400, 545,
+    731, 1096, 1827, 2192, 2557, 2922, 3288, 3653,
+)  # fmt: skip
+
+# A DNS label: service names become Cloud Map names and stack-name parts.
+# Kept short so `<app>-<env>-<service>` and the ECS and target group names fit.
+DNS_LABEL = r"^[a-z]([a-z0-9-]{0,22}[a-z0-9])?$"
+ENV_VAR_NAME = r"^[A-Z_][A-Z0-9_]*$"
+# Stack names are <app>-<env>-<part>; a service must not take a part's name.
+RESERVED_NAMES = frozenset({"network", "cluster"})
+DNS_NAME = r"^([a-z0-9]([a-z0-9-]*[a-z0-9])?\.)+[a-z]+$"
+ACCOUNT_ID = r"^\d{12}$"
+REGION = r"^[a-z]{2}(-[a-z]+)+-\d$"
+HTTP_PATH = r"^/[A-Za-z0-9._~/-]*$"
+# A numeric uid, optionally with a gid: names would need the image's /etc/passwd.
+USER_ID = r"^\d+(:\d+)?$"
+ABS_PATH = r"^(/[A-Za-z0-9._-]+)+$"
+CERTIFICATE_ARN = r"^arn:aws[a-z-]*:acm:[a-z0-9-]+:\d{12}:certificate/[A-Za-z0-9-]+$"
+HOST_NAME = r"^([a-z0-9]([a-z0-9-]*[a-z0-9])?\.)+[a-z]{2,}$"
+
+PATTERN_HELP = {
+    DNS_LABEL: "is not a DNS label: lowercase letters, digits and hyphens, starting with a "
+    "letter, at most 24 characters",
+    ENV_VAR_NAME: "is not an environment variable name (A-Z, 0-9, _)",
+    DNS_NAME: "is not a lowercase DNS name such as service.local",
+    ACCOUNT_ID: "is not a 12-digit AWS account id (quote it in YAML)",
+    REGION: "is not an AWS region name such as eu-west-1",
+    HTTP_PATH: "is not an absolute URL path such as /healthz",
+    USER_ID: "is not a numeric uid or uid:gid such as '10001' (quote it in YAML)",
+    ABS_PATH: "is not an absolute directory path such as /tmp",
+    CERTIFICATE_ARN: "is not an ACM certificate ARN "
+    "(arn:aws:acm:<region>:<account>:certificate/<id>)",
+    HOST_NAME: "is not a lowercase host name such as www.example.com",
+}
+
+HTTPS_PORT = 443
+
+Port = Annotated[int, Field(ge=1, le=65535)]
+Name = Annotated[str, Field(pattern=DNS_LABEL)]
+
+
+class _Strict(BaseModel):
+    """Unknown keys are errors, not silent defaults; the result is immutable."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+
+class Removal(StrEnum):
+    """What happens to stored data (log groups) when its stack is deleted."""
+
+    DESTROY = "destroy"
+    RETAIN = "retain"
+
+
+class NetworkConfig(_Strict):
+    """The VPC: address range, spread over zones, egress and flow logs."""
+
+    cidr: str = "10.0.0.0/16"
+    max_azs: int = Field(2, ge=1, le=6)
+    # Tasks run in private subnets and pull images through NAT, so at least one.
+    nat_gateways: int = Field(1, ge=1, le=6)
+    flow_logs: bool = True
+
+    @field_validator("cidr")
+    @classmethod
+    def _cidr(cls, value: str) -> str:
+        try:
+            network = ipaddress.IPv4Network(value, strict=True)
+        except ValueError as error:
+            raise ValueError(f"{value!r} is not an IPv4 network: {error}") from None
+        if not 16 <= network.prefixlen <= 24:
+            raise ValueError(f"{value} must be between /16 and /24 to hold the subnets")
+        return value
+
+
+class ClusterConfig(_Strict):
+    """The ECS cluster and the Cloud Map namespace services are found in."""
+
+    namespace: str = Field("service.local", pattern=DNS_NAME)
+    container_insights: bool = True
+
+
+class LoggingConfig(_Strict):
+    """Log groups of every service."""
+
+    retention_days: int = 7
+    removal_policy: Removal = Removal.RETAIN
+
+    @field_validator("retention_days")
+    @classmethod
+    def _retention(cls, value: int) -> int:
+        if value not in LOG_RETENTION_DAYS:
+            allowed = ", ".join(map(str, LOG_RETENTION_DAYS))
+            raise ValueError(f"{value} is not a CloudWatch retention; use one of {allowed}")
+        return value
+
+
+class PublicConfig(_Strict):
+    """Exposure through an internet-facing load balancer.
+
+    With ``certificate_arn`` (an ACM certificate in the stack's region) the
+    application load balancer serves HTTPS on 443 and ``listener_port``
+    only redirects to it.
+    """
+
+    listener_port: Port = 80
+    health_check_path: str = Field("/", pattern=HTTP_PATH)
+    load_balancer: Literal["application", "network"] = "application"
+    certificate_arn: str | None = Field(None, pattern=CERTIFICATE_ARN)
+    domain_name: str | None = Field(None, pattern=HOST_NAME)
+    deletion_protection: bool = False
+
+
+class AutoscalingConfig(_Strict):
+    """Target tracking on average CPU between ``min`` and ``max`` tasks."""
+
+    min: int = Field(ge=1)
+    max: int = Field(ge=1, le=1000)
+    cpu_percent: int = Field(60, ge=10, le=90)
+
+
+class HealthCheckConfig(_Strict):
+    """A command run inside the container; exit 0 means healthy."""
+
+    # A list runs as is (CMD); a string runs through /bin/sh (CMD-SHELL),
+    # for checks that need variables such as a password.
+    command: list[Annotated[str, Field(min_length=1)]] | Annotated[str, Field(min_length=1)] = (
+        Field(min_length=1)
+    )
+    interval_seconds: int = Field(30, ge=5, le=300)
+    timeout_seconds: int = Field(5, ge=2, le=60)
+    retries: int = Field(3, ge=1, le=10)
+    start_period_seconds: int = Field(10, ge=0, le=300)
+
+
+class ServiceConfig(_Strict):
+    """One container of the compose file, run as one ECS service."""
+
+    image: str | None = Field(None, min_length=1)
+    build: str | None = Field(None, min_length=1)
+    port: Port
+    cpu: int = 256
+    memory: int = 512
+    desired_count: int = Field(1, ge=0, le=1000)
+    stateful: bool = False
+    connects_to: list[Name] = []
+    environment: dict[Annotated[str, Field(pattern=ENV_VAR_NAME)], str] = {}
+    # The numeric uid[:gid] the container runs as; root (0) is refused.
+    user: str = Field(pattern=USER_ID)
+    # Writable empty directories; everything else is read-only.
+    scratch: list[Annotated[str, Field(pattern=ABS_PATH)]] = []
+    command: list[Annotated[str, Field(min_length=1)]] | None = Field(None, min_length=1)
+    # A generated password in Secrets Manager, given to this service and to
+    # every service that connects to it as <NAME>_PASSWORD.
+    auth: bool = False
+    # ECS Exec (a shell into running tasks through SSM).
+    exec: bool = False
+    health_check: HealthCheckConfig | None = None
+    public: PublicConfig | None = None
+    autoscaling: AutoscalingConfig | None = None
+
+    @field_validator("cpu")
+    @classmethod
+    def _cpu(cls, value: int) -> int:
+        if value not in FARGATE_SIZES:
+            raise ValueError(
+                f"{value} is not a Fargate cpu; use one of {join_values(FARGATE_SIZES)}"
+            )
+        return value
+
+
+def connects_to_graph(services: Mapping[str, ServiceConfig]) -> dict[str, list[str]]:
+    """Each service and the services it connects to: the graph deploys follow."""
+    return {name: service.connects_to for name, service in services.items()}
+
+
+class AppConfig(BaseSettings):
+    """The whole app in one environment, validated and frozen."""
+
+    model_config = SettingsConfigDict(
+        extra="forbid",
+        frozen=True,
+        env_prefix=ENV_PREFIX,
+        env_nested_delimiter=ENV_DELIMITER,
+        case_sensitive=False,
+    )
+
+    app: Name
+    env: Name = "dev"
+    account: str | None = Field(None, pattern=ACCOUNT_ID)
+    region: str | None = Field(None, pattern=REGION)
+    # Without real zones an account-pinned stack synthesizes `dummy1a`;
+    # listing them keeps synthesis offline and deterministic.
+    availability_zones: list[str] | None = None
+    termination_protection: bool = False
+    network: NetworkConfig = NetworkConfig()
+    cluster: ClusterConfig = ClusterConfig()
+    logging: LoggingConfig = LoggingConfig()
+    services: dict[Name, ServiceConfig] = Field(min_length=1)
+
+    def stack_name(self, part: str) -> str:
+        """``<app>-<env>-<part>``: the CloudFormation stack name of one part."""
+        return f"{self.app}-{self.env}-{part}"
+
+    def service_order(self) -> list[str]:
+        """Services so that each comes after everything it connects to."""
+        return list(TopologicalSorter(connects_to_graph(self.services)).static_order())
+
+    def part_of(self, stack_name: str) -> str:
+        """The part (``network``, a service ...) of one of this env's stack names."""
+        return stack_name.removeprefix(self.stack_name(""))
+
+
+def join_values(values: Mapping[int, object] | tuple[int, ...]) -> str:
+    """``256, 512, 1024``: allowed values as an error message lists them."""
+    return ", ".join(str(v) for v in values)

@@ -1,0 +1,171 @@
+"""Rules that span keys: the Fargate size table, the ``connects_to`` graph, counts, placement.
+
+Field-level rules (types, ranges, patterns) live on the models in
+:mod:`infra.config.model`. Each rule here yields a :class:`Problem` at the key
+path to blame; :mod:`infra.config.origins` turns it into a line naming the file.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Collection, Iterator, Mapping
+from graphlib import CycleError, TopologicalSorter
+from typing import Any
+
+from infra.config.errors import Problem
+from infra.config.injected import injected
+from infra.config.model import (
+    FARGATE_SIZES,
+    HTTPS_PORT,
+    RESERVED_NAMES,
+    AppConfig,
+    NetworkConfig,
+    ServiceConfig,
+    connects_to_graph,
+    join_values,
+)
+from infra.paths import ROOT
+
+
+def check_rules(config: AppConfig) -> Iterator[Problem]:
+    """Every rule that spans keys; field-level rules live on the models."""
+    yield from _placement_rules(
+        config.network, config.account, config.region, config.availability_zones
+    )
+    for name, service in config.services.items():
+        yield from _service_rules(config.services.keys(), name, service)
+    yield from _graph_rules(connects_to_graph(config.services))
+
+
+def partial_rules(raw: Mapping[str, Any], broken: list[tuple[str | int, ...]]) -> Iterator[Problem]:
+    """The cross-key rules for every section that has no field error, so that
+    one run reports as much as it can even when some keys do not parse."""
+
+    def clean(at: tuple[str, ...]) -> bool:
+        return not any(b[: len(at)] == at or at[: len(b)] == b for b in broken)
+
+    if all(clean((key,)) for key in ("network", "account", "region", "availability_zones")):
+        network = NetworkConfig.model_validate(raw.get("network", {}))
+        yield from _placement_rules(
+            network, raw.get("account"), raw.get("region"), raw.get("availability_zones")
+        )
+    services = raw.get("services")
+    if not isinstance(services, dict) or not clean(("services",)):
+        return
+    parsed: dict[str, ServiceConfig] = {}
+    for name, data in services.items():
+        if clean(("services", name)):
+            parsed[name] = ServiceConfig.model_validate(data)
+            yield from _service_rules(services.keys(), name, parsed[name])
+    yield from _graph_rules(connects_to_graph(parsed))
+
+
+def _placement_rules(
+    net: NetworkConfig, account: str | None, region: str | None, listed: list[str] | None
+) -> Iterator[Problem]:
+    zones = len(listed) if listed else None
+    if zones is not None and net.max_azs > zones:
+        yield Problem(
+            ("network", "max_azs"),
+            f"{net.max_azs} is more than the {zones} availability_zones listed",
+        )
+    if zones is None and net.max_azs > 2:
+        yield Problem(
+            ("network", "max_azs"),
+            f"{net.max_azs} needs availability_zones listed; without them the VPC "
+            "can only use 2 zones (the stacks are environment-agnostic)",
+        )
+    if net.nat_gateways > net.max_azs:
+        yield Problem(
+            ("network", "nat_gateways"), f"{net.nat_gateways} is more than max_azs {net.max_azs}"
+        )
+    if (account is None) != (region is None):
+        yield Problem(
+            ("account" if account is None else "region",),
+            "account and region must be set together (or neither)",
+        )
+    if account is not None and listed is None:
+        yield Problem(
+            ("availability_zones",),
+            "required when account and region are set; synthesis would otherwise "
+            "invent dummy zones (e.g. [eu-west-1a, eu-west-1b])",
+        )
+    for index, zone in enumerate(listed or []):
+        if region and not (zone.startswith(region) and len(zone) == len(region) + 1):
+            yield Problem(("availability_zones", index), f"{zone!r} is not a zone of {region}")
+
+
+def _graph_rules(graph: Mapping[str, list[str]]) -> Iterator[Problem]:
+    try:
+        TopologicalSorter(graph).prepare()
+    except CycleError as error:
+        cycle = " -> ".join(error.args[1])
+        yield Problem(("services",), f"connects_to forms a cycle: {cycle}")
+
+
+def _service_rules(names: Collection[str], name: str, svc: ServiceConfig) -> Iterator[Problem]:
+    at = ("services", name)
+    if name in RESERVED_NAMES:
+        yield Problem(at, f"{name!r} is the name of another stack (<app>-<env>-{name}); rename it")
+    if (svc.image is None) == (svc.build is None):
+        yield Problem(at, "set exactly one of image (a registry image) or build (a directory)")
+    if svc.build is not None:
+        context = ROOT / svc.build
+        if not (context / "Dockerfile").is_file():
+            yield Problem((*at, "build"), f"{svc.build!r} has no Dockerfile (looked in {context})")
+    allowed = FARGATE_SIZES.get(svc.cpu, ())
+    if allowed and svc.memory not in allowed:
+        yield Problem(
+            (*at, "memory"),
+            f"{svc.memory} is not valid with cpu {svc.cpu}; use one of {join_values(allowed)}",
+        )
+    for index, peer in enumerate(svc.connects_to):
+        if peer == name:
+            yield Problem((*at, "connects_to", index), f"{name} cannot connect to itself")
+        elif peer not in names:
+            yield Problem(
+                (*at, "connects_to", index),
+                f"{peer!r} is not a service; services are {', '.join(names)}",
+            )
+    if len(set(svc.connects_to)) != len(svc.connects_to):
+        yield Problem((*at, "connects_to"), "lists a service twice")
+    if svc.user.split(":")[0].lstrip("0") == "":
+        yield Problem((*at, "user"), "uid 0 is root; use the image's unprivileged uid")
+    if len(set(svc.scratch)) != len(svc.scratch):
+        yield Problem((*at, "scratch"), "lists a path twice")
+    public = svc.public
+    if public is not None and public.certificate_arn is not None:
+        if public.load_balancer != "application":
+            yield Problem(
+                (*at, "public", "certificate_arn"),
+                "HTTPS needs load_balancer: application (a network load balancer passes TCP)",
+            )
+        if public.listener_port == HTTPS_PORT:
+            yield Problem(
+                (*at, "public", "listener_port"),
+                f"{HTTPS_PORT} is the HTTPS listener with a certificate; "
+                "listener_port is the one that redirects to it (80)",
+            )
+    if public is not None and public.domain_name is not None and public.certificate_arn is None:
+        yield Problem(
+            (*at, "public", "domain_name"), "needs certificate_arn (a certificate for that name)"
+        )
+    for key in sorted(injected(name, svc).names() & set(svc.environment)):
+        yield Problem((*at, "environment", key), "is set by the infrastructure; remove it")
+    scaling = svc.autoscaling
+    if svc.stateful:
+        if svc.desired_count != 1:
+            yield Problem(
+                (*at, "desired_count"),
+                f"{svc.desired_count}: a stateful service runs exactly 1 task",
+            )
+        if scaling is not None:
+            yield Problem((*at, "autoscaling"), "a stateful service cannot autoscale")
+    elif scaling is not None:
+        if scaling.min > scaling.max:
+            yield Problem((*at, "autoscaling", "min"), f"{scaling.min} is above max {scaling.max}")
+        elif not scaling.min <= svc.desired_count <= scaling.max:
+            yield Problem(
+                (*at, "desired_count"),
+                f"{svc.desired_count} is outside autoscaling min {scaling.min} "
+                f"and max {scaling.max}",
+            )

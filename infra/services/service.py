@@ -1,0 +1,84 @@
+"""Service: the Fargate service of one config entry, with its deployment settings."""
+
+from __future__ import annotations
+
+from aws_cdk import Duration
+from aws_cdk import aws_ec2 as ec2
+from aws_cdk import aws_ecs as ecs
+from aws_cdk import aws_servicediscovery as servicediscovery
+from constructs import Construct
+
+from infra.compliance import acknowledge
+from infra.config import AutoscalingConfig
+
+PRIVATE_SUBNETS = ec2.SubnetSelection(subnet_type=ec2.SubnetType.PRIVATE_WITH_EGRESS)
+
+
+class Service(ecs.FargateService):
+    """A Fargate service in private subnets, registered in Cloud Map as ``<name>.<namespace>``.
+
+    Deploys roll back when tasks never get healthy (circuit breaker). A
+    stateless service starts new tasks before stopping old ones; a stateful
+    one (Redis) stops the old task first, so two copies never serve at once.
+    With ``autoscaling`` the scaler owns the task count between its bounds.
+    """
+
+    def __init__(
+        self,
+        scope: Construct,
+        construct_id: str,
+        *,
+        name: str,
+        cluster: ecs.ICluster,
+        namespace: servicediscovery.IPrivateDnsNamespace,
+        task_definition: ecs.FargateTaskDefinition,
+        security_group: ec2.ISecurityGroup,
+        desired_count: int,
+        stateful: bool,
+        autoscaling: AutoscalingConfig | None,
+        behind_load_balancer: bool,
+        exec_enabled: bool,
+    ) -> None:
+        min_healthy, max_healthy = (0, 100) if stateful else (100, 200)
+        super().__init__(
+            scope,
+            construct_id,
+            cluster=cluster,
+            task_definition=task_definition,
+            # With autoscaling the scaler owns the count; a template value
+            # would reset it on every deploy.
+            desired_count=None if autoscaling else desired_count,
+            min_healthy_percent=min_healthy,
+            max_healthy_percent=max_healthy,
+            circuit_breaker=ecs.DeploymentCircuitBreaker(enable=True, rollback=True),
+            assign_public_ip=False,
+            vpc_subnets=PRIVATE_SUBNETS,
+            security_groups=[security_group],
+            cloud_map_options=ecs.CloudMapOptions(
+                name=name,
+                cloud_map_namespace=namespace,
+                dns_record_type=servicediscovery.DnsRecordType.A,
+                dns_ttl=Duration.seconds(10),
+            ),
+            # Time for a new task to pass the load balancer's health check.
+            health_check_grace_period=Duration.seconds(60) if behind_load_balancer else None,
+            propagate_tags=ecs.PropagatedTagSource.SERVICE,
+            enable_execute_command=exec_enabled,
+        )
+        if exec_enabled:
+            acknowledge(
+                task_definition.task_role.node.find_child("DefaultPolicy"),
+                "AwsSolutions-IAM5[Resource::*]",
+                "ECS Exec (exec: true in config) opens SSM message channels, whose "
+                "ssmmessages:* actions take no resource ARN.",
+            )
+        if autoscaling is not None:
+            scaling = self.auto_scale_task_count(
+                min_capacity=autoscaling.min, max_capacity=autoscaling.max
+            )
+            scaling.scale_on_cpu_utilization(
+                "CpuScaling",
+                target_utilization_percent=autoscaling.cpu_percent,
+                scale_out_cooldown=Duration.seconds(60),
+                scale_in_cooldown=Duration.seconds(180),
+            )

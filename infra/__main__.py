@@ -11,12 +11,13 @@ import argparse
 import json
 import sys
 import tempfile
-from dataclasses import asdict
 from pathlib import Path
 
 from infra.config import AppConfig, ConfigError, environments, load_config, load_with_origins
-from infra.ops import cost, synth
-from infra.ops.preview import PreviewError, as_json, preview, print_human
+from infra.ops import cost, cost_report, synth
+from infra.ops.checks import run_checks
+from infra.ops.preview import PreviewError, preview
+from infra.ops.preview_report import as_json, exit_code, print_human
 from infra.ops.render import progress, say, table
 from infra.ops.show import annotated_yaml
 from infra.paths import ROOT
@@ -64,11 +65,12 @@ def main(argv: list[str] | None = None) -> int:
 
 def _preview(config: AppConfig, against: str, machine: bool, use_cache: bool) -> int:
     diff = preview(config, against, use_cache)
+    findings = run_checks(diff)
     if machine:
-        print(as_json(diff, config, against))
+        print(as_json(diff, findings, config, against))
     else:
-        print_human(diff, config, against)
-    return diff.exit_code()
+        print_human(diff, findings, config, against)
+    return exit_code(diff, findings)
 
 
 def _cost(configs: list[AppConfig], price_file: Path, machine: bool) -> int:
@@ -83,32 +85,10 @@ def _cost(configs: list[AppConfig], price_file: Path, machine: bool) -> int:
             for c, run in zip(configs, running, strict=True)
         }
     if machine:
-        report = {
-            env: {"lines": [asdict(x) for x in found], "total": round(cost.total(found), 2)}
-            for env, found in lines.items()
-        }
-        print(json.dumps({"region": prices.region, "prices_taken": prices.taken, "envs": report,
-                          "not_included": prices.not_included}, indent=2))  # fmt: skip
+        print(json.dumps(cost_report.as_json(lines, prices), indent=2))
         return 0
-    envs = list(lines)
-    items: dict[str, dict[str, cost.Line]] = {}
-    for env, found in lines.items():
-        for item, line in cost.by_item(found).items():
-            items.setdefault(item, {})[env] = line
-    if len(envs) == 1:
-        rows = [[item, by_env[envs[0]].quantity, f"{by_env[envs[0]].monthly:,.2f}"]
-                for item, by_env in items.items()]  # fmt: skip
-        rows.append(["total", "", f"{cost.total(lines[envs[0]]):,.2f}"])
-        headers = ["item", "quantity", "USD/month"]
-        right: tuple[int, ...] = (2,)
-    else:
-        rows = [[item, *(f"{by_env[e].monthly:,.2f}" if e in by_env else "-" for e in envs)]
-                for item, by_env in items.items()]  # fmt: skip
-        rows.append(["total", *(f"{cost.total(lines[e]):,.2f}" for e in envs)])
-        headers = ["item", *(f"{e} USD/month" for e in envs)]
-        right = tuple(range(1, len(envs) + 1))
-    table(f"always-on cost, {prices.region} on-demand prices taken {prices.taken}",
-          headers, rows, right)  # fmt: skip
+    shown = cost_report.as_table(lines, prices)
+    table(shown.title, shown.headers, shown.rows, shown.right)
     say("not included: " + "; ".join(prices.not_included))
     return 0
 

@@ -85,20 +85,8 @@ class Diff:
     resources: list[ResourceChange]
 
     @property
-    def warnings(self) -> list[ResourceChange]:
-        """Stateful resources that are replaced or removed."""
-        return [
-            r for r in self.resources
-            if r.stateful and (r.replacement or r.action == "remove")
-        ]  # fmt: skip
-
-    @property
     def changed(self) -> bool:
         return bool(self.stacks_added or self.stacks_removed or self.resources)
-
-    def exit_code(self) -> int:
-        """0 nothing changes, 1 changes, 3 stateful resources replaced or removed."""
-        return 3 if self.warnings else 1 if self.changed else 0
 
 
 @cache

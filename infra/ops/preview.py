@@ -17,15 +17,13 @@ import os
 import platform
 import subprocess
 import tempfile
-from dataclasses import asdict
 from importlib.metadata import version
 from pathlib import Path
-from typing import Any
 
 from infra.config import ENV_PREFIX, AppConfig
 from infra.ops import synth
-from infra.ops.diff import MISSING, STATEFUL_SERVICE_TYPES, Diff, ResourceChange, compare
-from infra.ops.render import progress, say
+from infra.ops.diff import Diff, compare
+from infra.ops.render import progress
 from infra.paths import ROOT
 
 
@@ -55,6 +53,13 @@ def cache_key(commit: str, env: str) -> str:
     return hashlib.sha256(json.dumps(inputs, sort_keys=True).encode()).hexdigest()[:24]
 
 
+def stateful_stacks(config: AppConfig) -> frozenset[str]:
+    """The stacks of stateful services: a new task or service there restarts them empty."""
+    return frozenset(
+        config.stack_name(name) for name, svc in config.services.items() if svc.stateful
+    )
+
+
 def preview(config: AppConfig, against: str = "HEAD", use_cache: bool = True) -> Diff:
     """Templates of ``config.env`` from the working tree compared with those at ``against``."""
     top = Path(git("rev-parse", "--show-toplevel"))
@@ -62,9 +67,7 @@ def preview(config: AppConfig, against: str = "HEAD", use_cache: bool = True) ->
         commit = git("rev-parse", "--verify", "--quiet", f"{against}^{{commit}}")
     except PreviewError:
         raise PreviewError(f"{against!r} is not a commit of {top}") from None
-    stateful = frozenset(
-        config.stack_name(name) for name, svc in config.services.items() if svc.stateful
-    )
+    stateful = stateful_stacks(config)
     cached = CACHE / f"{cache_key(commit, config.env)}.json"
     ref = f"{against} ({commit[:8]})"
     with tempfile.TemporaryDirectory(prefix="preview-") as tmp:
@@ -87,93 +90,4 @@ def preview(config: AppConfig, against: str = "HEAD", use_cache: bool = True) ->
     return compare(before, after, stateful)
 
 
-def _short(stack: str, config: AppConfig) -> str:
-    return stack.removeprefix(f"{config.app}-{config.env}-")
-
-
-def _value(value: Any) -> str:
-    if value is MISSING:
-        return "(none)"
-    if isinstance(value, str):
-        return value
-    return json.dumps(value, separators=(",", ":"))
-
-
-def _describe(change: ResourceChange) -> str:
-    scalars = [c for c in change.changes if not isinstance(c.old, dict | list)
-               and not isinstance(c.new, dict | list)]  # fmt: skip
-    shown = [f"{c.name} {_value(c.old)} -> {_value(c.new)}" for c in scalars[:4]]
-    # Properties with changes not listed above, by their top-level name.
-    others = sorted(
-        {str(c.path[0]) for c in change.changes} - {str(c.path[0]) for c in scalars[:4]}
-    )
-    if others:
-        shown.append("changed: " + ", ".join(others))
-    if len(scalars) > 4:
-        shown.append(f"and {len(scalars) - 4} more")
-    return "; ".join(shown)
-
-
-def print_human(diff: Diff, config: AppConfig, against: str) -> None:
-    """A short summary: warnings first, then each changed stack."""
-    say(f"preview {config.env}: working tree against {against}", style="bold")
-    for warning in diff.warnings:
-        what = "REMOVED" if warning.action == "remove" else f"REPLACED ({warning.reason})"
-        loss = (
-            "the stateful service restarts empty"
-            if warning.type in STATEFUL_SERVICE_TYPES
-            else "its data or dependents go with it"
-        )
-        say(f"WARNING {_short(warning.stack, config)}: {warning.name} ({warning.type}) is "
-            f"{what}: {loss}", style="bold red")  # fmt: skip
-    for stack in diff.stacks_added:
-        say(f"+ new stack {stack}", style="green")
-    for stack in diff.stacks_removed:
-        say(f"- stack {stack} removed", style="red")
-    marks = {"add": "+", "remove": "-", "modify": "~", "rename": "~"}
-    current = None
-    for change in diff.resources:
-        if change.stack != current:
-            current = change.stack
-            say(_short(current, config), style="bold")
-        label = f"  {marks[change.action]} {change.name} ({change.type.split('::', 1)[-1]})"
-        if change.replacement:
-            label += f" REPLACE ({change.reason})"
-        detail = _describe(change)
-        style = "red" if change.replacement or change.action == "remove" else None
-        say(label + (f": {detail}" if detail else ""), style=style)
-    if diff.stacks_unchanged:
-        say("unchanged: " + ", ".join(_short(s, config) for s in diff.stacks_unchanged))
-    if not diff.changed:
-        say("no changes")
-
-
-def as_json(diff: Diff, config: AppConfig, against: str) -> str:
-    def plain(value: Any) -> Any:
-        return None if value is MISSING else value
-
-    resources = []
-    for change in diff.resources:
-        entry = asdict(change)
-        entry["changes"] = [
-            {"property": c.name, "old": plain(c.old), "new": plain(c.new),
-             "create_only": c.create_only}
-            for c in change.changes
-        ]  # fmt: skip
-        resources.append(entry)
-    return json.dumps(
-        {
-            "env": config.env,
-            "against": against,
-            "exit_code": diff.exit_code(),
-            "warnings": [f"{w.stack}/{w.name}" for w in diff.warnings],
-            "stacks_added": diff.stacks_added,
-            "stacks_removed": diff.stacks_removed,
-            "stacks_unchanged": diff.stacks_unchanged,
-            "resources": resources,
-        },
-        indent=2,
-    )
-
-
-__all__ = ["PreviewError", "as_json", "preview", "print_human"]
+__all__ = ["PreviewError", "preview", "stateful_stacks"]

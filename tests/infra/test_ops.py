@@ -15,6 +15,9 @@ import yaml
 
 from infra.config import load_with_origins
 from infra.ops import cost
+from infra.ops.checks import run_checks
+from infra.ops.diff import compare
+from infra.ops.preview import stateful_stacks
 from infra.ops.show import annotated_yaml
 from infra.paths import ROOT
 from tests.infra.conftest import Synth
@@ -161,96 +164,70 @@ def preview(repo: Path, *args: str) -> tuple[int, dict[str, Any]]:
     return result.returncode, report
 
 
-def test_preview_without_changes_exits_0_and_caches_the_ref(repo: Path) -> None:
+def test_preview_end_to_end(repo: Path) -> None:
+    """The real CLI on a real repository: a ref checked out and synthesized beside the
+    working tree, its templates cached, an in-place edit, a rename, and the errors."""
     code, report = preview(repo)
     assert code == 0 and report["resources"] == [] and len(report["stacks_unchanged"]) == 4
     assert len(list((repo / ".cache" / "preview").glob("*.json"))) == 1
-    again = run("preview", "--env", "dev", cwd=repo)
-    assert again.returncode == 0 and "no changes" in again.stdout
-    assert "cached)" in again.stderr  # one synth: the ref's templates came from the cache
+    assert git(repo, "worktree", "list").count("\n") == 1  # the temporary checkout is gone
 
-
-def test_a_scale_edit_is_an_in_place_modification(repo: Path) -> None:
     edit(repo, "dev.yaml", lambda d: d.update(services={"frontend": {"desired_count": 3}}))
-    code, report = preview(repo)
-    assert code == 1 and report["warnings"] == []
-    (change,) = report["resources"]
-    assert (change["stack"], change["type"], change["action"]) == (
-        "timestamper-dev-frontend", "AWS::ECS::Service", "modify")  # fmt: skip
-    assert change["replacement"] is False
-    assert change["changes"] == [
-        {"property": "DesiredCount", "old": 1, "new": 3, "create_only": False}
+    scaled = run("preview", "--env", "dev", cwd=repo)
+    assert scaled.returncode == 1, scaled.stderr
+    assert "cached)" in scaled.stderr  # one synth: the ref's templates came from the cache
+    assert scaled.stdout.splitlines() == [
+        "preview dev: working tree against HEAD",
+        "frontend",
+        "  ~ Service (ECS::Service): DesiredCount 1 -> 3",
+        "unchanged: backend, cluster, network",
     ]
-    human = run("preview", "--env", "dev", cwd=repo)
-    assert human.returncode == 1
-    assert "  ~ Service (ECS::Service): DesiredCount 1 -> 3" in human.stdout.splitlines()
-    assert "REPLACE" not in human.stdout and "WARNING" not in human.stdout
+
+    # A refactor that renames a construct: the log group (stateful) is replaced.
+    stack = repo / "infra" / "network" / "stack.py"
+    stack.write_text(stack.read_text().replace('"FlowLogGroup"', '"FlowLogs"'))
+    code, report = preview(repo)
+    assert code == 3
+    assert report["warnings"] == ["timestamper-dev-network/FlowLogs"]
+    renamed = next(r for r in report["resources"] if r["name"] == "FlowLogs")
+    old, new = renamed["old_logical_id"], renamed["logical_id"]
+    assert renamed["action"] == "rename" and old.startswith("FlowLogGroup")
+    assert renamed["reason"] == f"logical ID {old} -> {new}" and new.startswith("FlowLogs")
+
+    missing = run("preview", "--env", "dev", "--against", "no-such-ref", cwd=repo)
+    assert missing.returncode == 2 and "'no-such-ref' is not a commit" in missing.stderr
+    edit(repo, "dev.yaml", lambda d: d.update(services={"frontend": {"memory": 4096}}))
+    broken = run("preview", "--env", "dev", cwd=repo)
+    assert broken.returncode == 2
+    assert "config/dev.yaml: services.frontend.memory: 4096 is not valid" in broken.stderr
 
 
-def test_namespace_and_cidr_changes_are_flagged_replacements(repo: Path) -> None:
+def test_namespace_and_cidr_changes_replace_across_stacks(
+    synths: dict[str, Synth], synth_edited: Any
+) -> None:
+    """On the app's real templates: the namespace and VPC are replaced, and so is
+    what reads them through other stacks' outputs."""
+
     def change(base: dict[str, Any]) -> None:
         base["cluster"]["namespace"] = "svc.local"
         base["network"]["cidr"] = "10.1.0.0/16"
 
-    edit(repo, "base.yaml", change)
-    code, report = preview(repo)
-    assert code == 3
-    (namespace,) = [r for r in report["resources"]
-                    if r["type"] == "AWS::ServiceDiscovery::PrivateDnsNamespace"]  # fmt: skip
-    assert namespace["replacement"] and namespace["stateful"]
-    assert namespace["changes"] == [
-        {"property": "Name", "old": "service.local", "new": "svc.local", "create_only": True}
+    before = synths["dev"]
+    found = compare(before.templates, synth_edited("dev", base=change).templates,
+                    stateful_stacks(before.config))  # fmt: skip
+    replaced = {(r.stack.rsplit("-", 1)[1], r.type): r for r in found.resources if r.replacement}
+    namespace = replaced["cluster", "AWS::ServiceDiscovery::PrivateDnsNamespace"]
+    assert namespace.stateful and [(c.name, c.new, c.create_only) for c in namespace.changes] == [
+        ("Name", "svc.local", True)
     ]
-    assert f"{namespace['stack']}/{namespace['name']}" in report["warnings"]
-    # The VPC, and the subnets whose create-only VpcId refers to it.
-    network = [r for r in report["resources"] if r["stack"] == "timestamper-dev-network"]
-    by_type: dict[str, list[dict[str, Any]]] = {}
-    for resource in network:
-        by_type.setdefault(resource["type"], []).append(resource)
-    (vpc,) = by_type["AWS::EC2::VPC"]
-    assert vpc["replacement"] and "CidrBlock" in vpc["reason"]
-    assert all(s["replacement"] for s in by_type["AWS::EC2::Subnet"])
-    # Across stacks: each Cloud Map service reads the namespace through an output.
-    (registration,) = [r for r in report["resources"] if r["stack"] == "timestamper-dev-backend"
-                       and r["type"] == "AWS::ServiceDiscovery::Service"]  # fmt: skip
-    assert registration["replacement"]
-    assert (
-        "NamespaceId reads replaced Namespace in timestamper-dev-cluster" in registration["reason"]
-    )
-    assert "timestamper-dev-network/Vpc" in report["warnings"]
-
-
-def test_a_logical_id_change_is_a_replacement(repo: Path) -> None:
-    """A refactor that renames a construct: the log group (stateful) is replaced."""
-    stack = repo / "infra" / "network" / "stack.py"
-    stack.write_text(stack.read_text().replace('"FlowLogGroup"', '"FlowLogs"'))
-    result = run("preview", "--env", "dev", cwd=repo)
-    assert result.returncode == 3
-    lines = result.stdout.splitlines()
-    assert lines[1].startswith("WARNING network: FlowLogs (AWS::Logs::LogGroup) is REPLACED "
-                               "(logical ID FlowLogGroup")  # fmt: skip
-    assert any(line.startswith("  ~ FlowLogs (Logs::LogGroup) REPLACE (logical ID FlowLogGroup")
-               for line in lines)  # fmt: skip
-
-
-def test_preview_against_an_older_ref(repo: Path) -> None:
-    edit(repo, "dev.yaml", lambda d: d.update(services={"frontend": {"cpu": 512, "memory": 1024}}))
-    git(repo, "commit", "--quiet", "-am", "resize")
-    code, report = preview(repo, "--against", "HEAD~1")
-    assert code == 1  # stateless: a new task definition is a rolling deploy, not a warning
-    (change,) = report["resources"]
-    assert (change["type"], change["replacement"]) == ("AWS::ECS::TaskDefinition", True)
-    assert {c["property"] for c in change["changes"]} == {"Cpu", "Memory"}
-    missing = run("preview", "--env", "dev", "--against", "no-such-ref", cwd=repo)
-    assert missing.returncode == 2 and "'no-such-ref' is not a commit" in missing.stderr
-    assert git(repo, "worktree", "list").count("\n") == 1  # the temporary checkout is gone
-
-
-def test_a_config_error_stops_preview_with_the_usual_message(repo: Path) -> None:
-    edit(repo, "dev.yaml", lambda d: d.update(services={"frontend": {"memory": 4096}}))
-    result = run("preview", "--env", "dev", cwd=repo)
-    assert result.returncode == 2
-    assert "config/dev.yaml: services.frontend.memory: 4096 is not valid" in result.stderr
+    assert "CidrBlock" in replaced["network", "AWS::EC2::VPC"].reason
+    assert ("network", "AWS::EC2::Subnet") in replaced
+    registration = replaced["backend", "AWS::ServiceDiscovery::Service"]
+    assert registration.reason.startswith("NamespaceId reads replaced Namespace")
+    assert registration.reason.endswith(" in timestamper-dev-cluster")
+    warned = {(f.change.stack, f.change.type) for f in run_checks(found)}
+    assert {("timestamper-dev-network", "AWS::EC2::VPC"),
+            ("timestamper-dev-cluster", "AWS::ServiceDiscovery::PrivateDnsNamespace")} <= warned  # fmt: skip
 
 
 # --- output ------------------------------------------------------------------------

@@ -1,0 +1,46 @@
+"""What ``preview`` warns about: a list of small checks over a :class:`~infra.ops.diff.Diff`.
+
+Each check is a function from a diff to the findings it raises. To add one,
+write the function here and list it in :data:`CHECKS`; rendering (human and
+JSON) and the exit code pick every finding up without further edits.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterable, Iterator
+from dataclasses import dataclass
+
+from infra.ops.diff import STATEFUL_SERVICE_TYPES, Diff, ResourceChange
+
+
+@dataclass(frozen=True)
+class Finding:
+    """One change a reviewer must see before deploying; any finding makes preview exit 3."""
+
+    change: ResourceChange
+    message: str
+
+
+Check = Callable[[Diff], Iterable[Finding]]
+
+
+def stateful_replaced_or_removed(diff: Diff) -> Iterator[Finding]:
+    """A resource holding data (or that others hang on) that a deploy replaces or deletes."""
+    for change in diff.resources:
+        if not change.stateful or not (change.replacement or change.action == "remove"):
+            continue
+        what = "REMOVED" if change.action == "remove" else f"REPLACED ({change.reason})"
+        loss = (
+            "the stateful service restarts empty"
+            if change.type in STATEFUL_SERVICE_TYPES
+            else "its data or dependents go with it"
+        )
+        yield Finding(change, f"is {what}: {loss}")
+
+
+CHECKS: tuple[Check, ...] = (stateful_replaced_or_removed,)
+
+
+def run_checks(diff: Diff, checks: Iterable[Check] = CHECKS) -> list[Finding]:
+    """Every finding of every check, in the order the checks are listed."""
+    return [finding for check in checks for finding in check(diff)]

@@ -1,0 +1,102 @@
+"""How ``preview`` shows a diff and its findings: for people, and as JSON."""
+
+from __future__ import annotations
+
+import json
+from dataclasses import asdict
+from typing import Any
+
+from infra.config import AppConfig
+from infra.ops.checks import Finding
+from infra.ops.diff import MISSING, Diff, ResourceChange
+from infra.ops.render import say
+
+
+def exit_code(diff: Diff, findings: list[Finding]) -> int:
+    """0 nothing changes, 1 changes, 3 a check found something to look at first."""
+    return 3 if findings else 1 if diff.changed else 0
+
+
+def _value(value: Any) -> str:
+    if value is MISSING:
+        return "(none)"
+    if isinstance(value, str):
+        return value
+    return json.dumps(value, separators=(",", ":"))
+
+
+def _describe(change: ResourceChange) -> str:
+    scalars = [c for c in change.changes if not isinstance(c.old, dict | list)
+               and not isinstance(c.new, dict | list)]  # fmt: skip
+    shown = [f"{c.name} {_value(c.old)} -> {_value(c.new)}" for c in scalars[:4]]
+    # Properties with changes not listed above, by their top-level name.
+    others = sorted(
+        {str(c.path[0]) for c in change.changes} - {str(c.path[0]) for c in scalars[:4]}
+    )
+    if others:
+        shown.append("changed: " + ", ".join(others))
+    if len(scalars) > 4:
+        shown.append(f"and {len(scalars) - 4} more")
+    return "; ".join(shown)
+
+
+def print_human(diff: Diff, findings: list[Finding], config: AppConfig, against: str) -> None:
+    """A short summary: findings first, then each changed stack."""
+    say(f"preview {config.env}: working tree against {against}", style="bold")
+    for finding in findings:
+        change = finding.change
+        say(f"WARNING {config.part_of(change.stack)}: {change.name} ({change.type}) "
+            f"{finding.message}", style="bold red")  # fmt: skip
+    for stack in diff.stacks_added:
+        say(f"+ new stack {stack}", style="green")
+    for stack in diff.stacks_removed:
+        say(f"- stack {stack} removed", style="red")
+    marks = {"add": "+", "remove": "-", "modify": "~", "rename": "~"}
+    current = None
+    for change in diff.resources:
+        if change.stack != current:
+            current = change.stack
+            say(config.part_of(current), style="bold")
+        label = f"  {marks[change.action]} {change.name} ({change.type.split('::', 1)[-1]})"
+        if change.replacement:
+            label += f" REPLACE ({change.reason})"
+        detail = _describe(change)
+        style = "red" if change.replacement or change.action == "remove" else None
+        say(label + (f": {detail}" if detail else ""), style=style)
+    if diff.stacks_unchanged:
+        say("unchanged: " + ", ".join(config.part_of(s) for s in diff.stacks_unchanged))
+    if not diff.changed:
+        say("no changes")
+
+
+def as_json(diff: Diff, findings: list[Finding], config: AppConfig, against: str) -> str:
+    """The whole diff; ``warnings`` lists each finding's resource as ``<stack>/<name>``."""
+
+    def plain(value: Any) -> Any:
+        return None if value is MISSING else value
+
+    resources = []
+    for change in diff.resources:
+        entry = asdict(change)
+        entry["changes"] = [
+            {"property": c.name, "old": plain(c.old), "new": plain(c.new),
+             "create_only": c.create_only}
+            for c in change.changes
+        ]  # fmt: skip
+        resources.append(entry)
+    return json.dumps(
+        {
+            "env": config.env,
+            "against": against,
+            "exit_code": exit_code(diff, findings),
+            "warnings": [f"{f.change.stack}/{f.change.name}" for f in findings],
+            "stacks_added": diff.stacks_added,
+            "stacks_removed": diff.stacks_removed,
+            "stacks_unchanged": diff.stacks_unchanged,
+            "resources": resources,
+        },
+        indent=2,
+    )
+
+
+__all__ = ["as_json", "exit_code", "print_human"]

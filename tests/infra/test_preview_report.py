@@ -1,0 +1,147 @@
+"""Preview's checks, exit codes and output, on hand-built diffs (no synthesis)."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterator
+
+import pytest
+
+from infra.config import AppConfig, load_config
+from infra.ops.checks import CHECKS, Finding, run_checks, stateful_replaced_or_removed
+from infra.ops.diff import MISSING, Diff, PropertyChange, ResourceChange
+from infra.ops.preview_report import as_json, exit_code, print_human
+
+STACKS = [f"timestamper-dev-{p}" for p in ("network", "cluster", "backend", "frontend")]
+NETWORK, CLUSTER, BACKEND, FRONTEND = STACKS
+
+
+@pytest.fixture(scope="module")
+def config() -> AppConfig:
+    return load_config("dev", environ={})
+
+
+def change(stack: str, name: str, kind: str, action: str = "modify", **fields: object
+           ) -> ResourceChange:  # fmt: skip
+    return ResourceChange(stack, f"{name}1234ABCD", kind, name, action, **fields)  # type: ignore[arg-type]
+
+
+def diff(*resources: ResourceChange, added: list[str] | None = None) -> Diff:
+    changed = {r.stack for r in resources}
+    return Diff(added or [], [], [s for s in STACKS if s not in changed],
+                list(resources))  # fmt: skip
+
+
+SCALE = change(FRONTEND, "Service", "AWS::ECS::Service",
+               changes=[PropertyChange(("DesiredCount",), 1, 3, create_only=False)])  # fmt: skip
+NEW_VPC = change(NETWORK, "Vpc", "AWS::EC2::VPC", replacement=True, stateful=True,
+                 reason="create-only CidrBlock",
+                 changes=[PropertyChange(("CidrBlock",), "10.0.0.0/16", "10.1.0.0/16", True)])  # fmt: skip
+GONE_LOGS = change(BACKEND, "Task/Logs", "AWS::Logs::LogGroup", "remove", stateful=True)
+REDIS_TASK = change(BACKEND, "Task/Definition", "AWS::ECS::TaskDefinition", replacement=True,
+                    stateful=True, reason="create-only Cpu")  # fmt: skip
+STATELESS_TASK = change(FRONTEND, "Task/Definition", "AWS::ECS::TaskDefinition",
+                        replacement=True, reason="create-only Cpu")  # fmt: skip
+RENAMED = change(NETWORK, "FlowLogs", "AWS::Logs::LogGroup", "rename", replacement=True,
+                 stateful=True, old_logical_id="FlowLogGroup99", reason="logical ID FlowLogGroup99 -> FlowLogs1234ABCD")  # fmt: skip
+
+
+@pytest.mark.parametrize(
+    ("resource", "message"),
+    [
+        (NEW_VPC, "is REPLACED (create-only CidrBlock): its data or dependents go with it"),
+        (GONE_LOGS, "is REMOVED: its data or dependents go with it"),
+        (REDIS_TASK, "is REPLACED (create-only Cpu): the stateful service restarts empty"),
+        (RENAMED, "is REPLACED (logical ID FlowLogGroup99 -> FlowLogs1234ABCD): its data or "
+                  "dependents go with it"),
+    ],
+)  # fmt: skip
+def test_stateful_replacements_and_removals_are_found(resource: ResourceChange, message: str
+                                                      ) -> None:  # fmt: skip
+    assert list(stateful_replaced_or_removed(diff(resource, SCALE))) == [Finding(resource, message)]
+
+
+@pytest.mark.parametrize("resource", [SCALE, STATELESS_TASK,
+                                      change(BACKEND, "Password", "AWS::SecretsManager::Secret",
+                                             stateful=True)])  # fmt: skip
+def test_in_place_or_stateless_changes_are_not_findings(resource: ResourceChange) -> None:
+    assert run_checks(diff(resource)) == []
+
+
+def test_exit_codes() -> None:
+    assert exit_code(diff(), []) == 0
+    assert exit_code(diff(SCALE), []) == 1
+    assert exit_code(diff(added=[f"{FRONTEND}2"]), []) == 1
+    assert exit_code(diff(NEW_VPC), run_checks(diff(NEW_VPC))) == 3
+
+
+def test_a_new_check_reaches_the_exit_code_and_both_outputs(
+    config: AppConfig, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """Adding a check is one function in a list: nothing else needs to change."""
+
+    def big_scale(found: Diff) -> Iterator[Finding]:
+        for c in found.resources:
+            if any(p.name == "DesiredCount" and p.new > 2 for p in c.changes):
+                yield Finding(c, "scales past 2 tasks")
+
+    scaled = diff(SCALE)
+    findings = run_checks(scaled, [*CHECKS, big_scale])
+    assert exit_code(scaled, findings) == 3
+    print_human(scaled, findings, config, "HEAD")
+    assert "WARNING frontend: Service (AWS::ECS::Service) scales past 2 tasks" in (
+        capsys.readouterr().out.splitlines())  # fmt: skip
+    report = json.loads(as_json(scaled, findings, config, "HEAD"))
+    assert (report["exit_code"], report["warnings"]) == (3, [f"{FRONTEND}/Service"])
+
+
+def test_human_output(config: AppConfig, capsys: pytest.CaptureFixture[str]) -> None:
+    many = change(FRONTEND, "Public/LoadBalancer", "AWS::ElasticLoadBalancingV2::LoadBalancer",
+                  changes=[PropertyChange((f"P{i}",), i, i + 1, False) for i in range(5)]
+                  + [PropertyChange(("Tags",), [], [{"Key": "a"}], False),
+                     PropertyChange(("New",), MISSING, "x", False)])  # fmt: skip
+    found = diff(NEW_VPC, GONE_LOGS, SCALE, many, added=["timestamper-dev-worker"])
+    print_human(found, run_checks(found), config, "main")
+    assert capsys.readouterr().out.splitlines() == [
+        "preview dev: working tree against main",
+        "WARNING network: Vpc (AWS::EC2::VPC) is REPLACED (create-only CidrBlock): its data or "
+        "dependents go with it",
+        "WARNING backend: Task/Logs (AWS::Logs::LogGroup) is REMOVED: its data or dependents go "
+        "with it",
+        "+ new stack timestamper-dev-worker",
+        "network",
+        "  ~ Vpc (EC2::VPC) REPLACE (create-only CidrBlock): CidrBlock 10.0.0.0/16 -> 10.1.0.0/16",
+        "backend",
+        "  - Task/Logs (Logs::LogGroup)",
+        "frontend",
+        "  ~ Service (ECS::Service): DesiredCount 1 -> 3",
+        "  ~ Public/LoadBalancer (ElasticLoadBalancingV2::LoadBalancer): P0 0 -> 1; P1 1 -> 2; "
+        "P2 2 -> 3; P3 3 -> 4; changed: New, P4, Tags; and 2 more",
+        "unchanged: cluster",
+    ]  # fmt: skip
+
+
+def test_no_changes_says_so(config: AppConfig, capsys: pytest.CaptureFixture[str]) -> None:
+    print_human(diff(), [], config, "HEAD")
+    assert capsys.readouterr().out.splitlines()[-2:] == [
+        "unchanged: network, cluster, backend, frontend", "no changes"]  # fmt: skip
+
+
+def test_json_output(config: AppConfig) -> None:
+    found = diff(NEW_VPC, SCALE, change(FRONTEND, "Url", "AWS::SSM::Parameter", "add",
+                                        changes=[PropertyChange(("Value",), MISSING, "x", False)]))  # fmt: skip
+    report = json.loads(as_json(found, run_checks(found), config, "HEAD~1"))
+    assert {k: report[k] for k in ("env", "against", "exit_code", "warnings", "stacks_added",
+                                   "stacks_removed", "stacks_unchanged")} == {
+        "env": "dev", "against": "HEAD~1", "exit_code": 3,
+        "warnings": [f"{NETWORK}/Vpc"], "stacks_added": [], "stacks_removed": [],
+        "stacks_unchanged": [CLUSTER, BACKEND],
+    }  # fmt: skip
+    vpc, scale, added = report["resources"]
+    assert vpc["changes"] == [{"property": "CidrBlock", "old": "10.0.0.0/16",
+                               "new": "10.1.0.0/16", "create_only": True}]  # fmt: skip
+    assert (vpc["replacement"], vpc["stateful"], vpc["reason"]) == (
+        True, True, "create-only CidrBlock")  # fmt: skip
+    assert (scale["action"], scale["replacement"], scale["logical_id"]) == (
+        "modify", False, "Service1234ABCD")  # fmt: skip
+    assert added["changes"][0]["old"] is None  # MISSING is null in JSON

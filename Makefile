@@ -74,7 +74,7 @@ cost: deps
 
 test: deps
 	bin/system-deps
-	$(PY) -m pytest
+	$(PY) -m pytest -n auto --dist loadfile
 
 lint: deps
 	$(VENV)/bin/ruff check .

@@ -6,7 +6,7 @@ import copy
 import shutil
 import tempfile
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
@@ -33,11 +33,14 @@ class Synth:
     stacks: Stacks
     templates: dict[str, dict[str, Any]]
     assembly: cxapi.CloudAssembly
+    _templates: dict[str, Template] = field(default_factory=dict)
 
     def template(self, part: str) -> Template:
-        """The assertions Template of ``network``, ``cluster`` or a service."""
-        stack = {"network": self.stacks.network, "cluster": self.stacks.cluster}.get(part)
-        return Template.from_stack(stack or self.stacks.services[part])
+        """The assertions Template of ``network``, ``cluster`` or a service (made once)."""
+        if part not in self._templates:
+            stack = {"network": self.stacks.network, "cluster": self.stacks.cluster}.get(part)
+            self._templates[part] = Template.from_stack(stack or self.stacks.services[part])
+        return self._templates[part]
 
     def resources(self, part: str, kind: str) -> dict[str, Any]:
         """Resources of one CloudFormation type in one stack, by logical ID."""

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import os
+import re
 import shutil
 import subprocess
 import sys
@@ -14,7 +15,7 @@ import pytest
 import yaml
 
 from infra.config import load_with_origins
-from infra.ops import cost
+from infra.ops import cost, cost_report
 from infra.ops.checks import run_checks
 from infra.ops.diff import compare
 from infra.ops.preview import stateful_stacks
@@ -111,15 +112,38 @@ def test_cost_prices_can_be_overridden(synths: dict[str, Synth], tmp_path: Path)
     assert twice == pytest.approx(2 * base)
 
 
-def test_cost_cli_side_by_side() -> None:
-    table = run("cost", "--env", "all")
+def test_cost_tables(synths: dict[str, Synth]) -> None:
+    """One env: items with quantities; several: one column per env, '-' where absent."""
+    prices = cost.Prices.load()
+    lines = {env: cost.estimate(s.templates, prices) for env, s in synths.items()}
+    one = cost_report.as_table({"prod": lines["prod"]}, prices)
+    assert one.title == "always-on cost, us-east-1 on-demand prices taken 2025-10"
+    assert (one.headers, one.right) == (["item", "quantity", "USD/month"], (2,))
+    assert one.rows[1] == ["Fargate frontend", "2 x 0.5 vCPU, 1 GB", "36.04"]
+    assert one.rows[-1] == ["total", "", "142.18"]
+    both = cost_report.as_table(lines, prices)
+    assert (both.headers, both.right) == (["item", "dev USD/month", "prod USD/month"], (1, 2))
+    assert both.rows[-1] == ["total", "78.65", "142.18"]
+    assert [row[0] for row in both.rows] == [row[0] for row in one.rows]
+    extra = cost.Line("timestamper-dev-x", "interface endpoint zones", 2, 14.6)
+    shown = cost_report.as_table({"dev": [*lines["dev"], extra], "prod": lines["prod"]}, prices)
+    assert ["interface endpoint zones", "14.60", "-"] in shown.rows
+    report = cost_report.as_json(lines, prices)
+    assert {env: r["total"] for env, r in report["envs"].items()} == {"dev": 78.65, "prod": 142.18}
+    assert report["not_included"] == prices.not_included
+
+
+def test_cost_cli() -> None:
+    table = run("cost", "--env", "dev")
     assert table.returncode == 0, table.stderr
     lines = table.stdout.splitlines()
     assert lines[0] == "always-on cost, us-east-1 on-demand prices taken 2025-10"
-    assert lines[1].split() == ["item", "dev", "USD/month", "prod", "USD/month"]
-    assert lines[-2].split()[-1] == "142.18"  # the total row, prod column
+    assert lines[1].split() == ["item", "quantity", "USD/month"]
+    assert lines[-2].split() == ["total", "78.65"]
     assert lines[-1].startswith("not included: data transfer")
-    assert "synthesizing dev, prod" in table.stderr  # the progress line, plain off a terminal
+    assert "synthesizing dev ..." in table.stderr  # the progress line, plain off a terminal
+    unknown = run("cost", "--env", "staging")
+    assert unknown.returncode == 2 and "unknown env 'staging'" in unknown.stderr
 
 
 # --- preview -----------------------------------------------------------------------
@@ -172,27 +196,24 @@ def test_preview_end_to_end(repo: Path) -> None:
     assert len(list((repo / ".cache" / "preview").glob("*.json"))) == 1
     assert git(repo, "worktree", "list").count("\n") == 1  # the temporary checkout is gone
 
+    # A scale edit and a refactor that renames a construct (a stateful log group).
     edit(repo, "dev.yaml", lambda d: d.update(services={"frontend": {"desired_count": 3}}))
-    scaled = run("preview", "--env", "dev", cwd=repo)
-    assert scaled.returncode == 1, scaled.stderr
-    assert "cached)" in scaled.stderr  # one synth: the ref's templates came from the cache
-    assert scaled.stdout.splitlines() == [
-        "preview dev: working tree against HEAD",
-        "frontend",
-        "  ~ Service (ECS::Service): DesiredCount 1 -> 3",
-        "unchanged: backend, cluster, network",
-    ]
-
-    # A refactor that renames a construct: the log group (stateful) is replaced.
     stack = repo / "infra" / "network" / "stack.py"
     stack.write_text(stack.read_text().replace('"FlowLogGroup"', '"FlowLogs"'))
-    code, report = preview(repo)
-    assert code == 3
-    assert report["warnings"] == ["timestamper-dev-network/FlowLogs"]
-    renamed = next(r for r in report["resources"] if r["name"] == "FlowLogs")
-    old, new = renamed["old_logical_id"], renamed["logical_id"]
-    assert renamed["action"] == "rename" and old.startswith("FlowLogGroup")
-    assert renamed["reason"] == f"logical ID {old} -> {new}" and new.startswith("FlowLogs")
+    human = run("preview", "--env", "dev", cwd=repo)
+    assert human.returncode == 3, human.stderr
+    assert "cached)" in human.stderr  # one synth: the ref's templates came from the cache
+    lines = human.stdout.splitlines()
+    assert lines[0] == "preview dev: working tree against HEAD"
+    found = re.search(r"logical ID (\w+) -> (\w+)\)", lines[1])
+    assert found, lines
+    old, new = found.groups()
+    assert old.startswith("FlowLogGroup") and new.startswith("FlowLogs")
+    assert lines[1] == (f"WARNING network: FlowLogs (AWS::Logs::LogGroup) is REPLACED (logical ID "
+                        f"{old} -> {new}): its data or dependents go with it")  # fmt: skip
+    assert "  ~ Service (ECS::Service): DesiredCount 1 -> 3" in lines
+    assert f"  ~ FlowLogs (Logs::LogGroup) REPLACE (logical ID {old} -> {new})" in lines
+    assert lines[-1] == "unchanged: backend, cluster"
 
     missing = run("preview", "--env", "dev", "--against", "no-such-ref", cwd=repo)
     assert missing.returncode == 2 and "'no-such-ref' is not a commit" in missing.stderr

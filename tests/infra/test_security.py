@@ -5,6 +5,8 @@ from __future__ import annotations
 import fnmatch
 import json
 import os
+import shlex
+import shutil
 import subprocess
 from collections.abc import Iterator
 from pathlib import Path
@@ -12,14 +14,27 @@ from typing import Any
 
 import aws_cdk as cdk
 import pytest
-from cdk_nag import AwsSolutionsChecks
+from aws_cdk.assertions import Capture, Match, Template
 
 from infra.compliance import checkov_skips, stack_relative_path
-from infra.config import ROOT
+from infra.paths import ROOT
 from infra.services.task import EXEC_AGENT_DIRS
 from tests.infra.conftest import Synth
+from tests.infra.templates import (
+    GROUP,
+    LISTENER,
+    LOAD_BALANCER,
+    SERVICE,
+    TASK,
+    container,
+    exported,
+)
 
 CHECKOV = ROOT / ".venv-checkov" / "bin" / "checkov"
+SECRET = "AWS::SecretsManager::Secret"
+POLICY = "AWS::IAM::Policy"
+BUCKET = "AWS::S3::Bucket"
+BUCKET_POLICY = "AWS::S3::BucketPolicy"
 CERTIFICATE = "arn:aws:acm:eu-west-1:123456789012:certificate/0f1e2d3c-aaaa-bbbb-cccc-1234567890ab"
 
 # Every cdk-nag acknowledgment, per stack: (construct path in the stack, rule).
@@ -53,22 +68,9 @@ def acknowledgments(stack: cdk.Stack) -> Iterator[tuple[str, str, str]]:
                     yield stack_relative_path(construct), rule, str(reason)
 
 
-def task_containers(synth: Synth) -> Iterator[tuple[str, dict[str, Any], dict[str, Any]]]:
-    """(service, task definition properties, container) for every service."""
-    for name in synth.config.services:
-        task = synth.one(name, "AWS::ECS::TaskDefinition")
-        (box,) = task["ContainerDefinitions"]
-        yield name, task, box
-
-
 # --- cdk-nag ---------------------------------------------------------------------
-
-
-def test_cdk_nag_finds_nothing_unacknowledged(synth: Synth) -> None:
-    result = AwsSolutionsChecks().validate_scope(synth.app)
-    found = [f"{v.rule_name}: {[r.construct_path for r in v.violating_resources]}"
-             for v in result.violations]  # fmt: skip
-    assert result.success and not found, found
+# Every synth here runs cdk-nag, and an unacknowledged finding fails it (the session
+# fixtures included); test_an_insecure_edit_fails_at_synth shows that it does.
 
 
 def test_acknowledged_rules_are_the_listed_ones(synth: Synth) -> None:
@@ -84,11 +86,11 @@ def test_acknowledged_rules_are_the_listed_ones(synth: Synth) -> None:
 
 def test_acknowledgments_are_written_into_the_templates(synth: Synth) -> None:
     """Reviewers reading only the templates see each exception and its reason."""
-    body = synth.templates[synth.config.stack_name("backend")]
-    (secret,) = [r for r in body["Resources"].values()
-                 if r["Type"] == "AWS::SecretsManager::Secret"]  # fmt: skip
-    rules = secret["Metadata"]["cdk_nag"]["rules_to_suppress"]
-    assert [r["id"] for r in rules] == ["AwsSolutions-SMG4"] and rules[0]["reason"]
+    backend = synth.template("backend")
+    backend.resource_count_is(SECRET, 1)
+    reason = Match.string_like_regexp(r"\S")
+    backend.has_resource(SECRET, {"Metadata": {"cdk_nag": {"rules_to_suppress": [
+        {"id": "AwsSolutions-SMG4", "reason": reason}]}}})  # fmt: skip
 
 
 @pytest.mark.parametrize(
@@ -100,8 +102,9 @@ def test_acknowledgments_are_written_into_the_templates(synth: Synth) -> None:
     ids=["no-flow-logs", "no-container-insights"],
 )
 def test_an_insecure_edit_fails_at_synth(synth_edited: Any, edit: Any, rule: str) -> None:
-    with pytest.raises(RuntimeError, match="ValidationFailed"):
+    with pytest.raises(RuntimeError, match="ValidationFailed") as failure:
         synth_edited("dev", dev=edit)
+    assert rule in str(failure.value)
 
 
 def test_each_variant_passes_cdk_nag(synth_edited: Any) -> None:
@@ -118,12 +121,14 @@ def test_each_variant_passes_cdk_nag(synth_edited: Any) -> None:
 # --- checkov -----------------------------------------------------------------------
 
 
-def run_checkov(directory: Path, *extra: str) -> dict[str, Any]:
+def run_checkov(directory: Path, only: str | None = None) -> dict[str, Any]:
+    """One checkov run over every template under ``directory`` (checkov's start-up is
+    most of its time; with several --directory it repeats results, so one folder)."""
     if not CHECKOV.exists():
         pytest.fail("checkov is missing: run `make deps` (it lives in .venv-checkov)")
     result = subprocess.run(
         [str(CHECKOV), "--directory", str(directory), "--framework", "cloudformation",
-         "--output", "json", "--skip-download", *extra],
+         "--output", "json", "--skip-download", *(["--check", only] if only else [])],
         capture_output=True, text=True, timeout=300, env={**os.environ, "BC_SKIP_MAPPING": "TRUE"},
     )  # fmt: skip
     report = json.loads(result.stdout)
@@ -131,24 +136,48 @@ def run_checkov(directory: Path, *extra: str) -> dict[str, Any]:
     return report
 
 
+RESULTS = ("passed_checks", "failed_checks", "skipped_checks")
+
+
 @pytest.fixture(scope="module")
-def checkov_reports(synths: dict[str, Synth]) -> dict[str, dict[str, Any]]:
-    return {env: run_checkov(Path(s.assembly.directory)) for env, s in synths.items()}
+def checkov_reports(
+    synths: dict[str, Synth], tmp_path_factory: pytest.TempPathFactory
+) -> dict[str, dict[str, list[dict[str, Any]]]]:
+    """Each env's checkov results, from one run over every env's templates."""
+    scan = tmp_path_factory.mktemp("checkov")
+    folders = {env: (scan / env).resolve() for env in synths}
+    for env, synth in synths.items():
+        folders[env].mkdir()
+        for template in Path(synth.assembly.directory).glob("*.template.json"):
+            shutil.copy2(template, folders[env])
+    results = run_checkov(scan)["results"]
+    by_env: dict[str, dict[str, list[dict[str, Any]]]] = {
+        env: {kind: [] for kind in RESULTS} for env in folders
+    }
+    for kind in RESULTS:
+        for check in results[kind]:
+            path = Path(check["file_abs_path"])
+            (env,) = [env for env, folder in folders.items() if path.is_relative_to(folder)]
+            by_env[env][kind].append(check)
+    return by_env
 
 
-def test_checkov_fails_nothing(checkov_reports: dict[str, dict[str, Any]]) -> None:
-    for env, report in checkov_reports.items():
-        failed = [(c["check_id"], c["resource"]) for c in report["results"]["failed_checks"]]
+def test_checkov_fails_nothing(
+    checkov_reports: dict[str, dict[str, list[dict[str, Any]]]],
+) -> None:
+    for env, results in checkov_reports.items():
+        failed = [(c["check_id"], c["resource"]) for c in results["failed_checks"]]
         assert failed == [], env
-        assert report["summary"]["passed"] > 50, env
+        assert len(results["passed_checks"]) > 50, env
 
 
 def test_checkov_skips_are_only_the_listed_ones(
-    checkov_reports: dict[str, dict[str, Any]], synths: dict[str, Synth]
+    checkov_reports: dict[str, dict[str, list[dict[str, Any]]]], synths: dict[str, Synth]
 ) -> None:
     listed = {skip.check: skip.reason for skip in checkov_skips()}
-    for report in checkov_reports.values():
-        for check in report["results"]["skipped_checks"]:
+    for results in checkov_reports.values():
+        assert results["skipped_checks"]
+        for check in results["skipped_checks"]:
             assert check["check_id"] in listed, check["check_id"]
             assert check["check_result"]["suppress_comment"] == listed[check["check_id"]]
     # Every path pattern in the file still matches a resource somewhere.
@@ -172,7 +201,7 @@ def test_https_listeners_pass_checkov_without_skips(synth_edited: Any, tmp_path:
         resource.get("Metadata", {}).pop("checkov", None)
     (tmp_path / "scan").mkdir()
     (tmp_path / "scan" / "frontend.template.json").write_text(json.dumps(body))
-    report = run_checkov(tmp_path / "scan", "--check", "CKV_AWS_2,CKV_AWS_103")
+    report = run_checkov(tmp_path / "scan", only="CKV_AWS_2,CKV_AWS_103")
     results = report["results"]
     assert results["failed_checks"] == []
     assert {c["check_id"] for c in results["passed_checks"]} == {"CKV_AWS_2", "CKV_AWS_103"}
@@ -181,102 +210,123 @@ def test_https_listeners_pass_checkov_without_skips(synth_edited: Any, tmp_path:
 # --- containers --------------------------------------------------------------------
 
 
+def dockerfile_volumes() -> set[str]:
+    """The directories frontend/Dockerfile declares a VOLUME (the JSON form)."""
+    lines = (ROOT / "frontend" / "Dockerfile").read_text().splitlines()
+    return {path for line in lines if line.startswith("VOLUME ")
+            for path in json.loads(line.removeprefix("VOLUME "))}  # fmt: skip
+
+
 def test_every_container_is_hardened(synth: Synth) -> None:
-    for name, task, box in task_containers(synth):
-        svc = synth.config.services[name]
-        uid = box["User"].split(":")[0]
-        assert box["User"] == svc.user and int(uid) != 0, name
-        assert box["ReadonlyRootFilesystem"] is True, name
-        assert box.get("Privileged", False) is False, name
-        assert box["LogConfiguration"]["LogDriver"] == "awslogs", name
-        mounts = {m["ContainerPath"]: m for m in box.get("MountPoints", [])}
-        assert sorted(mounts) == sorted(svc.scratch), name
-        volumes = {v["Name"] for v in task.get("Volumes", [])}
-        for mount in mounts.values():
-            assert mount["ReadOnly"] is False and mount["SourceVolume"] in volumes, name
-        # Task-local storage only: no host paths, nothing shared between tasks.
-        assert all(set(v) == {"Name"} for v in task.get("Volumes", [])), name
-        (service,) = synth.resources(name, "AWS::ECS::Service").values()
-        assert service["Properties"].get("EnableExecuteCommand", False) is False, name
-
-
-def test_scratch_dirs_are_what_the_images_write(synth: Synth) -> None:
-    assert synth.config.services["backend"].scratch == ["/data"]
-    assert synth.config.services["frontend"].scratch == ["/tmp"]
+    mounted: dict[str, set[str]] = {}
+    for name, svc in synth.config.services.items():
+        template = synth.template(name)
+        assert int(svc.user.split(":")[0]) != 0, name
+        box = container(template, name, User=svc.user, ReadonlyRootFilesystem=True,
+                        LogConfiguration={"LogDriver": "awslogs"})  # fmt: skip
+        # Nothing privileged (the key absent or false) and no ECS Exec unless asked.
+        privileged = Match.array_with([Match.object_like({"Privileged": True})])
+        template.resource_properties_count_is(TASK, {"ContainerDefinitions": privileged}, 0)
+        template.resource_count_is(SERVICE, 1)
+        template.resource_properties_count_is(SERVICE, {"EnableExecuteCommand": True}, 0)
+        # Writable only where the config says, each on a task volume of its own.
+        mounts = box.get("MountPoints", [])
+        mounted[name] = {m["ContainerPath"] for m in mounts}
+        assert sorted(mounted[name]) == sorted(svc.scratch), name
+        for mount in mounts:
+            assert mount["ReadOnly"] is False, name
+            volume = Match.exact({"Name": mount["SourceVolume"]})
+            template.has_resource_properties(TASK, {"Volumes": Match.array_with([volume])})
+        # Task-local storage only: a name and nothing else (no host path, nothing shared).
+        other = Match.not_(Match.object_equals({"Name": Match.any_value()}))
+        template.resource_properties_count_is(TASK, {"Volumes": Match.array_with([other])}, 0)
+    # The writable dirs are the ones the images write: redis's --dir, the frontend's VOLUMEs.
+    redis = shlex.split(container(synth.template("backend"), "backend")["Command"][-1])
+    assert redis[redis.index("--dir") + 1] in mounted["backend"]
+    assert dockerfile_volumes() and dockerfile_volumes() <= mounted["frontend"]
 
 
 def test_exec_turns_on_ecs_exec_with_writable_agent_dirs(synth_edited: Any) -> None:
     after = synth_edited("dev", dev=lambda d: d.update(services={"frontend": {"exec": True}}))
-    (service,) = after.resources("frontend", "AWS::ECS::Service").values()
-    assert service["Properties"]["EnableExecuteCommand"] is True
-    (box,) = after.one("frontend", "AWS::ECS::TaskDefinition")["ContainerDefinitions"]
-    assert box["ReadonlyRootFilesystem"] is True
-    paths = {m["ContainerPath"] for m in box["MountPoints"]}
-    assert paths == {"/tmp", *EXEC_AGENT_DIRS}
-    (backend,) = after.resources("backend", "AWS::ECS::Service").values()
-    assert backend["Properties"].get("EnableExecuteCommand", False) is False
+    frontend, backend = after.template("frontend"), after.template("backend")
+    frontend.resource_count_is(SERVICE, 1)
+    frontend.has_resource_properties(SERVICE, {"EnableExecuteCommand": True})
+    box = container(frontend, "frontend", ReadonlyRootFilesystem=True)
+    assert {m["ContainerPath"] for m in box["MountPoints"]} == {"/tmp", *EXEC_AGENT_DIRS}
+    backend.resource_count_is(SERVICE, 1)
+    backend.resource_properties_count_is(SERVICE, {"EnableExecuteCommand": True}, 0)
 
 
 def test_a_third_service_is_hardened_too(synth_edited: Any) -> None:
     after = synth_edited("dev", base=lambda b: b["services"].update(
         worker={"image": "busybox", "user": "65534:65534", "port": 8080,
                 "scratch": ["/var/cache/worker"], "connects_to": ["backend"]}))  # fmt: skip
-    (box,) = after.one("worker", "AWS::ECS::TaskDefinition")["ContainerDefinitions"]
-    assert (box["User"], box["ReadonlyRootFilesystem"]) == ("65534:65534", True)
-    assert [m["ContainerPath"] for m in box["MountPoints"]] == ["/var/cache/worker"]
-    assert [s["Name"] for s in box["Secrets"]] == ["BACKEND_PASSWORD"]
+    container(after.template("worker"), "worker",
+              User="65534:65534", ReadonlyRootFilesystem=True,
+              MountPoints=[{"ContainerPath": "/var/cache/worker"}],
+              Secrets=[{"Name": "BACKEND_PASSWORD"}])  # fmt: skip
 
 
 # --- Redis AUTH --------------------------------------------------------------------
 
 
-def secret_names(box: dict[str, Any]) -> list[str]:
-    return sorted(s["Name"] for s in box.get("Secrets", []))
-
-
 def test_backend_password_is_generated_in_the_backend_stack(synth: Synth) -> None:
-    (secret,) = synth.resources("backend", "AWS::SecretsManager::Secret").values()
-    generate = secret["Properties"]["GenerateSecretString"]
-    assert generate["PasswordLength"] >= 32 and generate["ExcludePunctuation"] is True
-    assert "SecretString" not in secret["Properties"]
+    backend = synth.template("backend")
+    backend.resource_count_is(SECRET, 1)
+    length = Capture()
+    backend.has_resource_properties(SECRET, {
+        "GenerateSecretString": {"PasswordLength": length, "ExcludePunctuation": True},
+        "SecretString": Match.absent(),
+    })  # fmt: skip
+    assert length.as_number() >= 32
     for name in ("network", "cluster", "frontend"):
-        assert synth.resources(name, "AWS::SecretsManager::Secret") == {}, name
+        synth.template(name).resource_count_is(SECRET, 0)
 
 
 def test_password_reaches_redis_and_its_clients_as_ecs_secrets(synth: Synth) -> None:
-    boxes = {name: box for name, _, box in task_containers(synth)}
-    assert secret_names(boxes["backend"]) == ["BACKEND_PASSWORD"]
-    assert secret_names(boxes["frontend"]) == ["BACKEND_PASSWORD"]
-    (secret_id,) = synth.resources("backend", "AWS::SecretsManager::Secret")
-    assert boxes["backend"]["Secrets"][0]["ValueFrom"] == {"Ref": secret_id}
-    # Across stacks: a weak reference to the backend stack's output.
-    value_from = boxes["frontend"]["Secrets"][0]["ValueFrom"]
-    assert value_from["Fn::GetStackOutput"]["StackName"] == synth.config.stack_name("backend")
-    for name, box in boxes.items():
-        plain = {e["Name"] for e in box.get("Environment", [])}
-        assert not any("PASSWORD" in key for key in plain), name
-    assert "requirepass" in " ".join(boxes["backend"]["Command"])
+    backend, frontend = synth.template("backend"), synth.template("frontend")
+    (secret,) = backend.find_resources(SECRET)
+    redis = container(backend, "backend",
+                      Secrets=[{"Name": "BACKEND_PASSWORD", "ValueFrom": {"Ref": secret}}])  # fmt: skip
+    # Across stacks: a weak reference to the backend stack's output of the secret.
+    value_from = Capture()
+    container(frontend, "frontend",
+              Secrets=[{"Name": "BACKEND_PASSWORD", "ValueFrom": value_from}])  # fmt: skip
+    assert exported(synth, value_from.as_object(), "backend") == {"Ref": secret}
+    # No password among the plain variables of any container.
+    password = Match.object_like({"Name": Match.string_like_regexp("PASSWORD")})
+    in_plain_sight = Match.object_like({"Environment": Match.array_with([password])})
+    for name in synth.config.services:
+        synth.template(name).resource_properties_count_is(
+            TASK, {"ContainerDefinitions": Match.array_with([in_plain_sight])}, 0
+        )
+    assert "requirepass" in " ".join(redis["Command"])
 
 
-def _statements(synth: Synth, part: str, role_id_prefix: str) -> list[dict[str, Any]]:
-    """Statements of the inline policies attached to one role (by logical-ID prefix)."""
-    found = []
-    for policy in synth.resources(part, "AWS::IAM::Policy").values():
-        roles = [r["Ref"] for r in policy["Properties"]["Roles"]]
-        if any(r.startswith(role_id_prefix) for r in roles):
-            found += policy["Properties"]["PolicyDocument"]["Statement"]
-    return found
+def role_statements(template: Template, role: str) -> list[Any]:
+    """Statements of the inline policies attached to the task definition's ``role``
+    (``ExecutionRoleArn`` or ``TaskRoleArn``)."""
+    arn = Capture()
+    template.has_resource_properties(TASK, {role: {"Fn::GetAtt": [arn, "Arn"]}})
+    attached = {"Properties": {"Roles": Match.array_with([{"Ref": arn.as_string()}])}}
+    return [statement for policy in template.find_resources(POLICY, attached).values()
+            for statement in policy["Properties"]["PolicyDocument"]["Statement"]]  # fmt: skip
 
 
 def test_only_the_execution_roles_of_its_users_read_the_secret(synth: Synth) -> None:
     """ECS fetches container secrets with the task's execution role; the
     application's own task role gets no access to Secrets Manager."""
+    (secret,) = synth.template("backend").find_resources(SECRET)
     for part in ("backend", "frontend"):
-        execution = _statements(synth, part, "TaskDefinitionExecutionRole")
+        template = synth.template(part)
+        execution = role_statements(template, "ExecutionRoleArn")
         reads = [s for s in execution if "secretsmanager:GetSecretValue" in s["Action"]]
         assert len(reads) == 1, part
-        assert "*" not in json.dumps(reads[0]["Resource"]), part
-        task_role = _statements(synth, part, "TaskDefinitionTaskRole")
+        resource = reads[0]["Resource"]
+        if part != "backend":  # a weak reference to the backend stack's output
+            resource = exported(synth, resource, "backend")
+        assert resource == {"Ref": secret}, part
+        task_role = role_statements(template, "TaskRoleArn")
         assert not any("secretsmanager" in json.dumps(s["Action"]) for s in task_role), part
 
 
@@ -294,49 +344,55 @@ def keys(value: Any) -> Iterator[str]:
 def test_no_template_holds_a_secret_value(synth: Synth) -> None:
     # A literal secret value would sit in SecretString; generated ones never do.
     assert "SecretString" not in set(keys(synth.templates))
-    (box,) = synth.one("backend", "AWS::ECS::TaskDefinition")["ContainerDefinitions"]
-    assert box["Command"][-1].count("--requirepass") == 1
-    assert '--requirepass "$BACKEND_PASSWORD"' in box["Command"][-1]
+    command = container(synth.template("backend"), "backend")["Command"][-1]
+    assert command.count("--requirepass") == 1
+    assert '--requirepass "$BACKEND_PASSWORD"' in command
 
 
 # --- Network and edge --------------------------------------------------------------
 
 
-def lb_attributes(synth: Synth) -> dict[str, Any]:
-    lb = synth.one("frontend", "AWS::ElasticLoadBalancingV2::LoadBalancer")
-    return {a["Key"]: a["Value"] for a in lb["LoadBalancerAttributes"]}
-
-
-def test_flow_logs_and_container_insights(synth: Synth) -> None:
-    assert synth.one("network", "AWS::EC2::FlowLog")["TrafficType"] == "ALL"
-    settings = synth.one("cluster", "AWS::ECS::Cluster")["ClusterSettings"]
-    assert {"Name": "containerInsights", "Value": "enabled"} in settings
-
-
 def test_load_balancer_logs_headers_and_deletion_protection(synth: Synth) -> None:
-    attributes = lb_attributes(synth)
-    assert attributes["routing.http.drop_invalid_header_fields.enabled"] == "true"
-    assert attributes["access_logs.s3.enabled"] == "true"
-    (bucket_id,) = synth.resources("frontend", "AWS::S3::Bucket")
-    assert attributes["access_logs.s3.bucket"] == {"Ref": bucket_id}
+    frontend = synth.template("frontend")
+    frontend.resource_count_is(BUCKET, 1)
+    (bucket,) = frontend.find_resources(BUCKET)
     protected = "true" if synth.config.env == "prod" else "false"
-    assert attributes["deletion_protection.enabled"] == protected
+    frontend.resource_count_is(LOAD_BALANCER, 1)
+    for key, value in {
+        "routing.http.drop_invalid_header_fields.enabled": "true",
+        "access_logs.s3.enabled": "true",
+        "access_logs.s3.bucket": {"Ref": bucket},
+        "deletion_protection.enabled": protected,
+    }.items():
+        attribute = Match.array_with([{"Key": key, "Value": value}])
+        frontend.has_resource_properties(LOAD_BALANCER, {"LoadBalancerAttributes": attribute})
 
 
 def test_access_log_bucket_is_private_encrypted_tls_only_and_expiring(synth: Synth) -> None:
-    bucket = synth.one("frontend", "AWS::S3::Bucket")
-    assert bucket["BucketEncryption"]["ServerSideEncryptionConfiguration"][0][
-        "ServerSideEncryptionByDefault"]["SSEAlgorithm"] == "AES256"  # fmt: skip
-    assert set(bucket["PublicAccessBlockConfiguration"].values()) == {True}
-    (rule,) = bucket["LifecycleConfiguration"]["Rules"]
-    assert rule["ExpirationInDays"] == synth.config.logging.retention_days
-    policy = synth.one("frontend", "AWS::S3::BucketPolicy")["PolicyDocument"]["Statement"]
-    assert {"Bool": {"aws:SecureTransport": "false"}} in [s.get("Condition") for s in policy
-                                                          if s["Effect"] == "Deny"]  # fmt: skip
-    writers = [s for s in policy if s["Action"] == "s3:PutObject"]
-    assert writers and writers[0]["Principal"]["Service"] == (
-        "logdelivery.elasticloadbalancing.amazonaws.com"
-    )
+    frontend = synth.template("frontend")
+    frontend.resource_count_is(BUCKET, 1)
+    frontend.has_resource_properties(BUCKET, {
+        "BucketEncryption": {"ServerSideEncryptionConfiguration": [
+            {"ServerSideEncryptionByDefault": {"SSEAlgorithm": "AES256"}}]},
+        "PublicAccessBlockConfiguration": Match.object_equals({
+            "BlockPublicAcls": True, "BlockPublicPolicy": True,
+            "IgnorePublicAcls": True, "RestrictPublicBuckets": True}),
+        "LifecycleConfiguration": {
+            "Rules": [{"ExpirationInDays": synth.config.logging.retention_days}]},
+    })  # fmt: skip
+    (bucket,) = frontend.find_resources(BUCKET)
+    frontend.resource_count_is(BUCKET_POLICY, 1)
+    tls_only = {"Effect": "Deny",
+                "Condition": Match.exact({"Bool": {"aws:SecureTransport": "false"}})}  # fmt: skip
+    load_balancer_writes = {
+        "Action": "s3:PutObject",
+        "Principal": {"Service": "logdelivery.elasticloadbalancing.amazonaws.com"},
+    }
+    for statement in (tls_only, load_balancer_writes):
+        frontend.has_resource_properties(BUCKET_POLICY, {
+            "Bucket": {"Ref": bucket},
+            "PolicyDocument": {"Statement": Match.array_with([Match.object_like(statement)])},
+        })  # fmt: skip
 
 
 def test_without_a_certificate_synth_says_http_once(synth: Synth) -> None:
@@ -348,29 +404,28 @@ def test_without_a_certificate_synth_says_http_once(synth: Synth) -> None:
 def test_a_certificate_gives_https_and_a_redirect(synth_edited: Any) -> None:
     after = synth_edited("dev", dev=lambda d: d.update(services={"frontend": {"public": {
         "certificate_arn": CERTIFICATE, "domain_name": "www.example.com"}}}))  # fmt: skip
-    listeners = {
-        props["Port"]: props
-        for props in (r["Properties"] for r in after.resources(
-            "frontend", "AWS::ElasticLoadBalancingV2::Listener").values())
-    }  # fmt: skip
-    assert set(listeners) == {80, 443}
-    https = listeners[443]
-    assert https["Protocol"] == "HTTPS"
-    assert https["Certificates"] == [{"CertificateArn": CERTIFICATE}]
-    assert https["SslPolicy"] == "ELBSecurityPolicy-TLS13-1-2-2021-06"
-    assert https["DefaultActions"][0]["Type"] == "forward"
-    (action,) = listeners[80]["DefaultActions"]
-    assert action["Type"] == "redirect"
-    assert action["RedirectConfig"] == {"Port": "443", "Protocol": "HTTPS",
-                                        "StatusCode": "HTTP_301"}  # fmt: skip
-    (group,) = [g["Properties"] for g in after.resources("frontend", "AWS::EC2::SecurityGroup")
-                .values() if "SecurityGroupIngress" in g["Properties"]]  # fmt: skip
-    assert sorted(r["FromPort"] for r in group["SecurityGroupIngress"]) == [80, 443]
-    outputs = after.templates["timestamper-dev-frontend"]["Outputs"]
-    url = next(v for k, v in outputs.items() if k.startswith("Url"))
-    assert url["Value"] == "https://www.example.com"
-    frontend = after.assembly.get_stack_by_name("timestamper-dev-frontend")
-    assert not [m for m in frontend.messages if "plain HTTP" in str(m.entry.data)]
+    frontend = after.template("frontend")
+    frontend.resource_count_is(LISTENER, 2)
+    frontend.has_resource_properties(LISTENER, {
+        "Port": 443,
+        "Protocol": "HTTPS",
+        "Certificates": Match.exact([{"CertificateArn": CERTIFICATE}]),
+        "SslPolicy": "ELBSecurityPolicy-TLS13-1-2-2021-06",
+        "DefaultActions": [{"Type": "forward"}],
+    })  # fmt: skip
+    redirect = {"Port": "443", "Protocol": "HTTPS", "StatusCode": "HTTP_301"}
+    frontend.has_resource_properties(LISTENER, {
+        "Port": 80,
+        "DefaultActions": [{"Type": "redirect", "RedirectConfig": Match.exact(redirect)}],
+    })  # fmt: skip
+    # The load balancer's group (the one with rules of its own) opens both ports.
+    frontend.resource_properties_count_is(GROUP, {"SecurityGroupIngress": Match.any_value()}, 1)
+    rules = Capture()
+    frontend.has_resource_properties(GROUP, {"SecurityGroupIngress": rules})
+    assert sorted(r["FromPort"] for r in rules.as_array()) == [80, 443]
+    frontend.has_output("Url", {"Value": "https://www.example.com"})
+    messages = after.assembly.get_stack_by_name("timestamper-dev-frontend").messages
+    assert not [m for m in messages if "plain HTTP" in str(m.entry.data)]
 
 
 # --- Dockerfile --------------------------------------------------------------------

@@ -3,21 +3,31 @@
 from __future__ import annotations
 
 import json
-from typing import Any
 
-from aws_cdk.assertions import Annotations, Match
+from aws_cdk.assertions import Capture, Match
+from aws_cdk.cx_api import SynthesisMessageLevel
 
 from tests.infra.conftest import Synth
-
-SERVICE = "AWS::ECS::Service"
-TASK = "AWS::ECS::TaskDefinition"
-INGRESS = "AWS::EC2::SecurityGroupIngress"
-
-
-def container(synth: Synth, name: str) -> dict[str, Any]:
-    (definition,) = synth.one(name, TASK)["ContainerDefinitions"]
-    assert definition["Name"] == name
-    return definition  # type: ignore[no-any-return]
+from tests.infra.templates import (
+    DELETION_POLICY,
+    DISCOVERY,
+    GROUP,
+    INGRESS,
+    LISTENER,
+    LOAD_BALANCER,
+    LOG_GROUP,
+    NAT,
+    SCALABLE_TARGET,
+    SCALING_POLICY,
+    SERVICE,
+    SUBNET,
+    TARGET_GROUP,
+    TASK,
+    container,
+    exported,
+    load_balancer_group,
+    task_group,
+)
 
 
 def test_stack_names(synth: Synth) -> None:
@@ -49,31 +59,46 @@ def test_weak_references_only(synth: Synth) -> None:
 
 
 def test_no_warnings_or_dummy_zones(synth: Synth) -> None:
-    for stack in synth.stacks.all():
-        annotations = Annotations.from_stack(stack)
-        assert annotations.find_warning("*", Match.any_value()) == [], stack.stack_name
-        assert annotations.find_error("*", Match.any_value()) == [], stack.stack_name
+    # The synthesized assembly carries every annotation (what Annotations.from_stack
+    # reads, without synthesizing the app again for each stack).
+    loud = {SynthesisMessageLevel.WARNING, SynthesisMessageLevel.ERROR}
+    for stack in synth.assembly.stacks:
+        messages = [(m.id, m.entry.data) for m in stack.messages if m.level in loud]
+        assert messages == [], stack.stack_name
     assert "dummy" not in json.dumps(synth.templates)
 
 
 def test_network_follows_config(synth: Synth) -> None:
     net = synth.config.network
-    assert synth.one("network", "AWS::EC2::VPC")["CidrBlock"] == net.cidr
-    assert len(synth.resources("network", "AWS::EC2::NatGateway")) == net.nat_gateways
-    subnets = synth.resources("network", "AWS::EC2::Subnet")
-    public = [s for s in subnets.values() if s["Properties"]["MapPublicIpOnLaunch"]]
-    assert len(subnets) == 2 * net.max_azs and len(public) == net.max_azs
-    flow = synth.one("network", "AWS::EC2::FlowLog")
-    assert flow["TrafficType"] == "ALL" and flow["LogDestinationType"] == "cloud-watch-logs"
-    (group,) = synth.resources("network", "AWS::Logs::LogGroup").values()
-    assert group["Properties"]["RetentionInDays"] == synth.config.logging.retention_days
+    network = synth.template("network")
+    network.resource_count_is("AWS::EC2::VPC", 1)
+    network.has_resource_properties("AWS::EC2::VPC", {"CidrBlock": net.cidr})
+    network.resource_count_is(NAT, net.nat_gateways)
+    network.resource_count_is(SUBNET, 2 * net.max_azs)
+    network.resource_properties_count_is(SUBNET, {"MapPublicIpOnLaunch": True}, net.max_azs)
+    network.resource_count_is("AWS::EC2::FlowLog", 1)
+    group = Capture()
+    network.has_resource_properties(
+        "AWS::EC2::FlowLog",
+        {"TrafficType": "ALL", "LogDestinationType": "cloud-watch-logs",
+         "LogGroupName": {"Ref": group}},
+    )  # fmt: skip
+    # The stack's one log group is the flow log's, kept as long as the config says.
+    network.resource_count_is(LOG_GROUP, 1)
+    retention = {"Properties": {"RetentionInDays": synth.config.logging.retention_days}}
+    assert list(network.find_resources(LOG_GROUP, retention)) == [group.as_string()]
 
 
 def test_cluster_follows_config(synth: Synth) -> None:
-    cluster = synth.one("cluster", "AWS::ECS::Cluster")
-    assert cluster["ClusterSettings"] == [{"Name": "containerInsights", "Value": "enabled"}]
-    namespace = synth.one("cluster", "AWS::ServiceDiscovery::PrivateDnsNamespace")
-    assert namespace["Name"] == synth.config.cluster.namespace
+    cluster = synth.template("cluster")
+    cluster.resource_count_is("AWS::ECS::Cluster", 1)
+    cluster.has_resource_properties(
+        "AWS::ECS::Cluster",
+        {"ClusterSettings": Match.exact([{"Name": "containerInsights", "Value": "enabled"}])},
+    )
+    namespace = "AWS::ServiceDiscovery::PrivateDnsNamespace"
+    cluster.resource_count_is(namespace, 1)
+    cluster.has_resource_properties(namespace, {"Name": synth.config.cluster.namespace})
 
 
 def test_termination_protection_where_asked(synth: Synth) -> None:
@@ -86,64 +111,84 @@ def test_termination_protection_where_asked(synth: Synth) -> None:
 def test_task_sizes_ports_and_logs_follow_config(synth: Synth) -> None:
     logging = synth.config.logging
     for name, svc in synth.config.services.items():
-        task = synth.one(name, TASK)
-        assert (task["Cpu"], task["Memory"]) == (str(svc.cpu), str(svc.memory))
-        assert task["RequiresCompatibilities"] == ["FARGATE"]
-        assert task["NetworkMode"] == "awsvpc"
-        box = container(synth, name)
-        assert box["PortMappings"][0]["ContainerPort"] == svc.port
-        assert box["LogConfiguration"]["LogDriver"] == "awslogs"
-        (group,) = synth.resources(name, "AWS::Logs::LogGroup").values()
-        assert group["Properties"]["RetentionInDays"] == logging.retention_days
-        assert group["DeletionPolicy"] == logging.removal_policy.value.capitalize().replace(
-            "Destroy", "Delete"
+        template = synth.template(name)
+        template.has_resource_properties(
+            TASK,
+            {"Cpu": str(svc.cpu), "Memory": str(svc.memory),
+             "RequiresCompatibilities": ["FARGATE"], "NetworkMode": "awsvpc"},
+        )  # fmt: skip
+        group = Capture()
+        container(
+            template,
+            name,
+            PortMappings=[{"ContainerPort": svc.port}],
+            LogConfiguration={"LogDriver": "awslogs", "Options": {"awslogs-group": {"Ref": group}}},
         )
+        # The container logs into the stack's one log group, kept as the config says.
+        template.resource_count_is(LOG_GROUP, 1)
+        kept = {
+            "Properties": {"RetentionInDays": logging.retention_days},
+            "DeletionPolicy": DELETION_POLICY[logging.removal_policy],
+        }
+        assert list(template.find_resources(LOG_GROUP, kept)) == [group.as_string()], name
 
 
 def test_health_checks(synth: Synth) -> None:
     # A string in config runs through the shell (it reads the password variable).
-    assert container(synth, "backend")["HealthCheck"]["Command"] == [
-        "CMD-SHELL",
-        'REDISCLI_AUTH="$BACKEND_PASSWORD" redis-cli ping | grep -q PONG',
-    ]
-    check = container(synth, "frontend")["HealthCheck"]
-    assert check["Command"] == ["CMD", "python", "/app/healthcheck.py"]
-    group = synth.one("frontend", "AWS::ElasticLoadBalancingV2::TargetGroup")
+    backend_check = ["CMD-SHELL", 'REDISCLI_AUTH="$BACKEND_PASSWORD" redis-cli ping | grep -q PONG']
+    container(synth.template("backend"), "backend", HealthCheck={"Command": backend_check})
+    frontend = synth.template("frontend")
+    frontend_check = ["CMD", "python", "/app/healthcheck.py"]
+    container(frontend, "frontend", HealthCheck={"Command": frontend_check})
     public = synth.config.services["frontend"].public
     assert public is not None
-    assert group["HealthCheckPath"] == public.health_check_path
-    assert group["Port"] == 5000 and group["TargetType"] == "ip"
+    frontend.resource_count_is(TARGET_GROUP, 1)
+    frontend.has_resource_properties(
+        TARGET_GROUP,
+        {"HealthCheckPath": public.health_check_path, "Port": 5000, "TargetType": "ip"},
+    )
 
 
 def test_services_run_private_with_safe_deployments(synth: Synth) -> None:
+    private = synth.template("network").find_resources(
+        SUBNET, {"Properties": {"MapPublicIpOnLaunch": False}}
+    )
     for name, svc in synth.config.services.items():
-        props = synth.one(name, SERVICE)
-        network = props["NetworkConfiguration"]["AwsvpcConfiguration"]
-        assert network["AssignPublicIp"] == "DISABLED"
-        subnet_outputs = [s["Fn::GetStackOutput"]["OutputName"] for s in network["Subnets"]]
-        assert subnet_outputs and all("PrivateSubnet" in o for o in subnet_outputs)
-        deployment = props["DeploymentConfiguration"]
-        assert deployment["DeploymentCircuitBreaker"] == {"Enable": True, "Rollback": True}
-        expected = (0, 100) if svc.stateful else (100, 200)
-        assert (deployment["MinimumHealthyPercent"], deployment["MaximumPercent"]) == expected
-        if svc.autoscaling:
-            assert "DesiredCount" not in props
-        else:
-            assert props["DesiredCount"] == svc.desired_count
-        assert len(props["ServiceRegistries"]) == 1
-        discovery = synth.one(name, "AWS::ServiceDiscovery::Service")
-        assert discovery["Name"] == name
+        template = synth.template(name)
+        template.resource_count_is(SERVICE, 1)
+        subnets = Capture()
+        minimum, maximum = (0, 100) if svc.stateful else (100, 200)
+        template.has_resource_properties(SERVICE, {
+            "NetworkConfiguration": {
+                "AwsvpcConfiguration": {"AssignPublicIp": "DISABLED", "Subnets": subnets}},
+            "DeploymentConfiguration": {
+                "DeploymentCircuitBreaker": Match.exact({"Enable": True, "Rollback": True}),
+                "MinimumHealthyPercent": minimum,
+                "MaximumPercent": maximum,
+            },
+            "DesiredCount": Match.absent() if svc.autoscaling else svc.desired_count,
+            "ServiceRegistries": [Match.any_value()],
+        })  # fmt: skip
+        # Every private subnet of the network stack, and only those.
+        placed = [exported(synth, s, "network")["Ref"] for s in subnets.as_array()]
+        assert sorted(placed) == sorted(private), name
+        template.resource_count_is(DISCOVERY, 1)
+        template.has_resource_properties(DISCOVERY, {"Name": name})
 
 
 def test_backend_is_stateful_single_task(synth: Synth) -> None:
-    props = synth.one("backend", SERVICE)
-    assert props["DesiredCount"] == 1
-    assert props["DeploymentConfiguration"]["MinimumHealthyPercent"] == 0
-    assert synth.resources("backend", "AWS::ApplicationAutoScaling::ScalableTarget") == {}
+    backend = synth.template("backend")
+    backend.resource_count_is(SERVICE, 1)
+    backend.has_resource_properties(
+        SERVICE, {"DesiredCount": 1, "DeploymentConfiguration": {"MinimumHealthyPercent": 0}}
+    )
+    backend.resource_count_is(SCALABLE_TARGET, 0)
 
 
 def test_consumer_gets_peer_name_and_port(synth: Synth) -> None:
-    env = {e["Name"]: e["Value"] for e in container(synth, "frontend")["Environment"]}
+    box = container(synth.template("frontend"), "frontend")
+    # A mapping: the order of the variables does not matter.
+    env = {e["Name"]: e["Value"] for e in box["Environment"]}
     assert env == {
         "PORT": "5000",
         "BACKEND_HOST": f"backend.{synth.config.cluster.namespace}",
@@ -152,107 +197,119 @@ def test_consumer_gets_peer_name_and_port(synth: Synth) -> None:
 
 
 def test_backend_admits_only_frontend_on_its_port(synth: Synth) -> None:
+    backend, frontend = synth.template("backend"), synth.template("frontend")
     # The backend's own stack opens nothing ...
-    assert synth.resources("backend", INGRESS) == {}
-    (backend_sg,) = synth.resources("backend", "AWS::EC2::SecurityGroup").values()
-    assert "SecurityGroupIngress" not in backend_sg["Properties"]
-    # ... the frontend's stack holds the one rule into it, on 6379 from the frontend's group.
-    into_backend = [
-        r["Properties"]
-        for r in synth.resources("frontend", INGRESS).values()
-        if "Fn::GetStackOutput" in r["Properties"]["GroupId"]
-    ]
-    assert len(into_backend) == 1
-    rule = into_backend[0]
-    assert rule["GroupId"]["Fn::GetStackOutput"]["StackName"] == synth.config.stack_name("backend")
-    assert (rule["IpProtocol"], rule["FromPort"], rule["ToPort"]) == ("tcp", 6379, 6379)
-    assert rule["SourceSecurityGroupId"] == {"Fn::GetAtt": ["SecurityGroupDD263621", "GroupId"]}
+    backend.resource_count_is(INGRESS, 0)
+    backend.resource_count_is(GROUP, 1)
+    backend.has_resource_properties(GROUP, {"SecurityGroupIngress": Match.absent()})
+    # ... the frontend's stack holds the one rule into another stack's group: into the
+    # backend's tasks, on 6379, from the frontend's tasks.
+    imported = {"Fn::GetStackOutput": Match.any_value()}
+    frontend.resource_properties_count_is(INGRESS, {"GroupId": imported}, 1)
+    into = Capture(imported)
+    frontend.has_resource_properties(INGRESS, {
+        "GroupId": into, "IpProtocol": "tcp", "FromPort": 6379, "ToPort": 6379,
+        "SourceSecurityGroupId": task_group(frontend),
+    })  # fmt: skip
+    assert exported(synth, into.as_object(), "backend") == task_group(backend)
 
 
 def test_only_the_load_balancer_reaches_the_frontend(synth: Synth) -> None:
-    groups = synth.resources("frontend", "AWS::EC2::SecurityGroup")
-    lb_group = next(k for k in groups if k.startswith("Public"))
-    into_tasks = [
-        r["Properties"]
-        for r in synth.resources("frontend", INGRESS).values()
-        if r["Properties"]["GroupId"] == {"Fn::GetAtt": ["SecurityGroupDD263621", "GroupId"]}
-    ]
-    assert into_tasks == [
-        {
-            "Description": "Load balancer to target",
-            "FromPort": 5000,
-            "ToPort": 5000,
-            "IpProtocol": "tcp",
-            "GroupId": {"Fn::GetAtt": ["SecurityGroupDD263621", "GroupId"]},
-            "SourceSecurityGroupId": {"Fn::GetAtt": [lb_group, "GroupId"]},
-        }
-    ]
-    open_rules = groups[lb_group]["Properties"]["SecurityGroupIngress"]
-    assert open_rules == [
-        {
-            "CidrIp": "0.0.0.0/0",
-            "Description": "the internet to the listener",
-            "FromPort": 80,
-            "ToPort": 80,
-            "IpProtocol": "tcp",
-        }
-    ]
+    frontend = synth.template("frontend")
+    tasks, balancer = task_group(frontend), load_balancer_group(frontend)
+    frontend.resource_properties_count_is(INGRESS, {"GroupId": tasks}, 1)
+    frontend.has_resource_properties(INGRESS, Match.object_equals({
+        "Description": "Load balancer to target",
+        "FromPort": 5000,
+        "ToPort": 5000,
+        "IpProtocol": "tcp",
+        "GroupId": tasks,
+        "SourceSecurityGroupId": balancer,
+    }))  # fmt: skip
+    # One group has rules of its own: the load balancer's, open on the listener port.
+    frontend.resource_properties_count_is(GROUP, {"SecurityGroupIngress": Match.any_value()}, 1)
+    listener_open = Match.exact([{
+        "CidrIp": "0.0.0.0/0",
+        "Description": "the internet to the listener",
+        "FromPort": 80,
+        "ToPort": 80,
+        "IpProtocol": "tcp",
+    }])  # fmt: skip
+    opened = frontend.find_resources(GROUP, {"Properties": {"SecurityGroupIngress": listener_open}})
+    assert [{"Fn::GetAtt": [group, "GroupId"]} for group in opened] == [balancer]
 
 
 def test_no_internet_ingress_except_the_listener(synth: Synth) -> None:
     for stack_name, body in synth.templates.items():
-        for logical_id, resource in body["Resources"].items():
+        resources = body["Resources"]
+        balancer_groups = {
+            group["Fn::GetAtt"][0]
+            for resource in resources.values()
+            if resource["Type"] == LOAD_BALANCER
+            for group in resource["Properties"].get("SecurityGroups", [])
+        }
+        for logical_id, resource in resources.items():
             props = resource.get("Properties", {})
-            rules = (
-                props.get("SecurityGroupIngress", [])
-                if resource["Type"].endswith("SecurityGroup")
-                else [props]
-                if resource["Type"] == INGRESS
-                else []
-            )
+            if resource["Type"].endswith("SecurityGroup"):
+                group, rules = logical_id, props.get("SecurityGroupIngress", [])
+            elif resource["Type"] == INGRESS:
+                group, rules = props["GroupId"].get("Fn::GetAtt", [None])[0], [props]
+            else:
+                continue
             for rule in rules:
                 if rule.get("CidrIp") == "0.0.0.0/0" or rule.get("CidrIpv6") == "::/0":
-                    assert logical_id.startswith("PublicSecurityGroup"), (stack_name, logical_id)
+                    assert group in balancer_groups, (stack_name, logical_id)
                     assert rule["FromPort"] == 80
 
 
 def test_public_url_output(synth: Synth) -> None:
-    outputs = synth.templates[synth.config.stack_name("frontend")]["Outputs"]
-    assert "Url" in outputs
-    assert "Url" not in synth.templates[synth.config.stack_name("backend")].get("Outputs", {})
-    lb = synth.one("frontend", "AWS::ElasticLoadBalancingV2::LoadBalancer")
-    assert lb["Scheme"] == "internet-facing" and lb["Type"] == "application"
-    listener = synth.one("frontend", "AWS::ElasticLoadBalancingV2::Listener")
-    assert (listener["Port"], listener["Protocol"]) == (80, "HTTP")
+    frontend, backend = synth.template("frontend"), synth.template("backend")
+    (balancer,) = frontend.find_resources(LOAD_BALANCER)
+    dns_name = {"Fn::GetAtt": [balancer, "DNSName"]}
+    frontend.has_output(
+        "Url", {"Value": {"Fn::Join": ["", Match.array_with(["http://", dns_name])]}}
+    )
+    assert backend.find_outputs("Url") == {}
+    frontend.resource_count_is(LOAD_BALANCER, 1)
+    frontend.has_resource_properties(
+        LOAD_BALANCER, {"Scheme": "internet-facing", "Type": "application"}
+    )
+    frontend.resource_count_is(LISTENER, 1)
+    frontend.has_resource_properties(LISTENER, {"Port": 80, "Protocol": "HTTP"})
 
 
 def test_autoscaling_follows_config(synth: Synth) -> None:
     scaling = synth.config.services["frontend"].autoscaling
-    targets = synth.resources("frontend", "AWS::ApplicationAutoScaling::ScalableTarget")
+    frontend = synth.template("frontend")
     if scaling is None:
-        assert targets == {}
+        frontend.resource_count_is(SCALABLE_TARGET, 0)
         return
-    (target,) = targets.values()
-    assert target["Properties"]["MinCapacity"] == scaling.min
-    assert target["Properties"]["MaxCapacity"] == scaling.max
-    policy = synth.one("frontend", "AWS::ApplicationAutoScaling::ScalingPolicy")
-    tracking = policy["TargetTrackingScalingPolicyConfiguration"]
-    assert tracking["TargetValue"] == scaling.cpu_percent
-    assert tracking["PredefinedMetricSpecification"]["PredefinedMetricType"] == (
-        "ECSServiceAverageCPUUtilization"
+    frontend.resource_count_is(SCALABLE_TARGET, 1)
+    frontend.has_resource_properties(
+        SCALABLE_TARGET, {"MinCapacity": scaling.min, "MaxCapacity": scaling.max}
     )
+    (target,) = frontend.find_resources(SCALABLE_TARGET)
+    frontend.resource_count_is(SCALING_POLICY, 1)
+    frontend.has_resource_properties(SCALING_POLICY, {
+        "ScalingTargetId": {"Ref": target},
+        "TargetTrackingScalingPolicyConfiguration": {
+            "TargetValue": scaling.cpu_percent,
+            "PredefinedMetricSpecification": {
+                "PredefinedMetricType": "ECSServiceAverageCPUUtilization"},
+        },
+    })  # fmt: skip
 
 
 def test_prod_differs_from_dev_as_the_yaml_says(synths: dict[str, Synth]) -> None:
     dev, prod = synths["dev"], synths["prod"]
-    assert len(dev.resources("network", "AWS::EC2::NatGateway")) == 1
-    assert len(prod.resources("network", "AWS::EC2::NatGateway")) == 2
-    assert dev.one("frontend", TASK)["Cpu"] == "256" and prod.one("frontend", TASK)["Cpu"] == "512"
-    assert dev.one("frontend", SERVICE)["DesiredCount"] == 1
-    (dev_logs,) = dev.resources("backend", "AWS::Logs::LogGroup").values()
-    (prod_logs,) = prod.resources("backend", "AWS::Logs::LogGroup").values()
-    assert (dev_logs["DeletionPolicy"], prod_logs["DeletionPolicy"]) == ("Delete", "Retain")
-    assert (
-        dev_logs["Properties"]["RetentionInDays"],
-        prod_logs["Properties"]["RetentionInDays"],
-    ) == (7, 90)
+    dev.template("network").resource_count_is(NAT, 1)
+    prod.template("network").resource_count_is(NAT, 2)
+    dev.template("frontend").has_resource_properties(TASK, {"Cpu": "256"})
+    prod.template("frontend").has_resource_properties(TASK, {"Cpu": "512"})
+    dev.template("frontend").has_resource_properties(SERVICE, {"DesiredCount": 1})
+    dev.template("backend").has_resource(
+        LOG_GROUP, {"DeletionPolicy": "Delete", "Properties": {"RetentionInDays": 7}}
+    )
+    prod.template("backend").has_resource(
+        LOG_GROUP, {"DeletionPolicy": "Retain", "Properties": {"RetentionInDays": 90}}
+    )

@@ -1,7 +1,46 @@
 """Session-wide settings for every test."""
 
 import os
+from typing import Any
+
+import pytest
 
 # jsii's Node 20 end-of-life banner would otherwise fill captured stderr.
 os.environ.setdefault("JSII_SILENCE_WARNING_END_OF_LIFE_NODE_VERSION", "20")
 os.environ.setdefault("CDK_DISABLE_CLI_TELEMETRY", "true")
+
+
+# The files whose tests synthesize the app in-process (the session fixtures
+# `synths` and `variants` of tests/infra/conftest.py). Under xdist they are one
+# unit of work on one worker, so the app is synthesized once per run, not once
+# per worker (the first synth of a process costs several seconds of jsii warm-up).
+IN_PROCESS = frozenset({
+    "tests/infra/test_changes.py",
+    "tests/infra/test_ops.py",
+    "tests/infra/test_security.py",
+    "tests/infra/test_stacks.py",
+})  # fmt: skip
+
+
+def _rank(item: pytest.Item) -> int:
+    """In-process synthesis first, then the files that run real CLIs, then the rest,
+    so that with -n auto the workers finish at about the same time."""
+    if item.nodeid.split("::")[0] in IN_PROCESS:
+        return 0
+    return 1 if item.get_closest_marker("end_to_end") else 2
+
+
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    items.sort(key=_rank)
+
+
+def pytest_xdist_make_scheduler(config: pytest.Config, log: Any) -> Any:
+    """``--dist loadfile``, except that the IN_PROCESS files travel together."""
+    from xdist.scheduler import LoadFileScheduling
+
+    class Scheduling(LoadFileScheduling):
+        def _split_scope(self, nodeid: str) -> str:
+            scope: str = super()._split_scope(nodeid)
+            return "in-process synthesis" if scope in IN_PROCESS else scope
+
+    return Scheduling(config, log)

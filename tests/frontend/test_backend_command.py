@@ -16,6 +16,8 @@ from pathlib import Path
 import pytest
 import redis
 import yaml
+from redis.backoff import NoBackoff
+from redis.retry import Retry
 
 from tests.support.servers import ROOT, free_port, wait_until
 
@@ -57,10 +59,12 @@ def redis_from_config(tmp_path: Path):  # type: ignore[no-untyped-def]
 
 def test_redis_requires_the_password_from_the_secret(redis_from_config) -> None:  # type: ignore[no-untyped-def]
     _, port, _ = redis_from_config
+    # No retries: redis-py retries a refused AUTH with backoff by default (seconds).
+    once = {"host": "127.0.0.1", "port": port, "socket_timeout": 1, "retry": Retry(NoBackoff(), 0)}
     with pytest.raises(redis.AuthenticationError):
-        redis.Redis(host="127.0.0.1", port=port, socket_timeout=1).ping()
+        redis.Redis(**once).ping()
     with pytest.raises(redis.AuthenticationError):
-        redis.Redis(host="127.0.0.1", port=port, password="wrong", socket_timeout=1).ping()
+        redis.Redis(password="wrong", **once).ping()
     assert redis.Redis(host="127.0.0.1", port=port, password=PASSWORD).ping()
 
 

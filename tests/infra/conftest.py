@@ -110,3 +110,53 @@ def synth_edited(tmp_path: Path) -> Callable[..., Synth]:
         return synthesize(load_config(env, config_dir, environ={}), workdir / "cdk.out")
 
     return run
+
+
+CERTIFICATE = "arn:aws:acm:eu-west-1:123456789012:certificate/0f1e2d3c-aaaa-bbbb-cccc-1234567890ab"
+
+# The options the shipped envs leave off, each as (env, edits of its files).
+VARIANTS: dict[str, tuple[str, dict[str, Edit]]] = {
+    # A network load balancer on another port.
+    "nlb": ("dev", {"dev": lambda d: d.setdefault("services", {}).update(
+        frontend={"public": {"load_balancer": "network", "listener_port": 8080}})}),
+    # A third service with scratch space and two peers, from YAML alone.
+    "worker": ("dev", {"base": lambda b: b["services"].update(worker={
+        "image": "public.ecr.aws/docker/library/python:3.11-slim", "user": "65534:65534",
+        "port": 8080, "cpu": 512, "memory": 1024, "desired_count": 2,
+        "scratch": ["/var/cache/worker"], "connects_to": ["backend", "frontend"],
+        "environment": {"QUEUE": "visits"}})}),
+    # Account, region and three zones pinned.
+    "pinned": ("prod", {"prod": lambda d: d.update(
+        account="123456789012", region="eu-west-1",
+        availability_zones=["eu-west-1a", "eu-west-1b", "eu-west-1c"],
+        network={**d["network"], "max_azs": 3, "nat_gateways": 3})}),
+    # HTTPS on a domain, and ECS Exec on both services.
+    "https-exec": ("dev", {"dev": lambda d: d.update(services={
+        "frontend": {"exec": True, "public": {"certificate_arn": CERTIFICATE,
+                                              "domain_name": "www.example.com"}},
+        "backend": {"exec": True}})}),
+}  # fmt: skip
+
+
+class Variants:
+    """Each of :data:`VARIANTS`, synthesized (security checks included) on first use."""
+
+    def __init__(self, workdir: Path) -> None:
+        self._workdir = workdir
+        self._made: dict[str, Synth] = {}
+
+    def __getitem__(self, name: str) -> Synth:
+        if name not in self._made:
+            env, edits = VARIANTS[name]
+            envs = {file: edit for file, edit in edits.items() if file != "base"}
+            config_dir = config_dir_with(self._workdir / name, edits.get("base"), **envs)
+            self._made[name] = synthesize(
+                load_config(env, config_dir, environ={}), self._workdir / name / "cdk.out"
+            )
+        return self._made[name]
+
+
+@pytest.fixture(scope="session")
+def variants(tmp_path_factory: pytest.TempPathFactory) -> Variants:
+    """The variants, shared by every test of a worker that asks for one."""
+    return Variants(tmp_path_factory.mktemp("variants"))

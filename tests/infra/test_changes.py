@@ -5,14 +5,18 @@ from __future__ import annotations
 import json
 import os
 import shutil
+import subprocess
 from pathlib import Path
 from typing import Any
 
 import pytest
 from aws_cdk.assertions import Capture
 
+from infra.ops.checks import run_checks
+from infra.ops.diff import compare
+from infra.ops.preview import stateful_stacks
 from infra.paths import ROOT
-from tests.infra.conftest import Synth
+from tests.infra.conftest import VARIANTS, Synth, Variants
 from tests.infra.templates import (
     INGRESS,
     LISTENER,
@@ -90,25 +94,13 @@ def test_autoscaling_bounds_change_only_the_scalable_target(
     }
 
 
-def test_third_service_from_yaml_alone(synths: dict[str, Synth], synth_edited: Any) -> None:
-    def add_worker(base: dict[str, Any]) -> None:
-        base["services"]["worker"] = {
-            "image": "public.ecr.aws/docker/library/python:3.11-slim",
-            "user": "65534",
-            "port": 8080,
-            "cpu": 512,
-            "memory": 1024,
-            "desired_count": 2,
-            "connects_to": ["backend"],
-            "environment": {"QUEUE": "visits"},
-        }
-
-    after = synth_edited("dev", base=add_worker)
+def test_third_service_from_yaml_alone(synths: dict[str, Synth], variants: Variants) -> None:
+    after = variants["worker"]
     assert "timestamper-dev-worker" in after.templates
-    # Existing stacks are untouched.
+    # Existing stacks are untouched: the worker's access rules live in its own stack.
     assert set(changed(synths["dev"], after)) == {"timestamper-dev-worker"}
     deps = {d.id for d in after.assembly.get_stack_by_name("timestamper-dev-worker").dependencies}
-    assert "timestamper-dev-backend" in deps
+    assert {"timestamper-dev-backend", "timestamper-dev-frontend"} <= deps
     worker = after.template("worker")
     worker.has_resource_properties(TASK, {"Cpu": "512", "Memory": "1024"})
     env = {e["Name"]: e["Value"] for e in container(worker, "worker")["Environment"]}
@@ -117,31 +109,31 @@ def test_third_service_from_yaml_alone(synths: dict[str, Synth], synth_edited: A
         "PORT": "8080",
         "BACKEND_HOST": "backend.service.local",
         "BACKEND_PORT": "6379",
+        "FRONTEND_HOST": "frontend.service.local",
+        "FRONTEND_PORT": "5000",
     }
-    # Its one rule opens the backend's tasks to its own, on the backend's port.
-    worker.resource_count_is(INGRESS, 1)
-    into = Capture()
-    worker.has_resource_properties(INGRESS, {
-        "GroupId": into, "FromPort": 6379, "ToPort": 6379,
-        "SourceSecurityGroupId": task_group(worker),
-    })  # fmt: skip
-    assert exported(after, into.as_object(), "backend") == task_group(after.template("backend"))
+    # One rule per peer opens the peer's tasks to its own, on the peer's port.
+    worker.resource_count_is(INGRESS, 2)
+    for peer, port in (("backend", 6379), ("frontend", 5000)):
+        into = Capture()
+        worker.has_resource_properties(INGRESS, {
+            "GroupId": into, "FromPort": port, "ToPort": port,
+            "SourceSecurityGroupId": task_group(worker),
+        })  # fmt: skip
+        assert exported(after, into.as_object(), peer) == task_group(after.template(peer))
     worker.has_resource_properties(SERVICE, {"DesiredCount": 2})
     worker.resource_count_is(LOAD_BALANCER, 0)
 
 
-def test_network_load_balancer_option(synth_edited: Any) -> None:
-    def use_nlb(dev: dict[str, Any]) -> None:
-        dev.setdefault("services", {})["frontend"] = {"public": {"load_balancer": "network"}}
-
-    frontend = synth_edited("dev", dev=use_nlb).template("frontend")
+def test_network_load_balancer_option(variants: Variants) -> None:
+    frontend = variants["nlb"].template("frontend")
     # load_balancer_group: one load balancer, with exactly one security group.
     balancer = load_balancer_group(frontend)
     frontend.has_resource_properties(
         LOAD_BALANCER, {"Type": "network", "Scheme": "internet-facing"}
     )
     frontend.resource_count_is(LISTENER, 1)
-    frontend.has_resource_properties(LISTENER, {"Port": 80, "Protocol": "TCP"})
+    frontend.has_resource_properties(LISTENER, {"Port": 8080, "Protocol": "TCP"})
     frontend.resource_count_is(TARGET_GROUP, 1)
     frontend.has_resource_properties(
         TARGET_GROUP, {"HealthCheckProtocol": "HTTP", "HealthCheckPath": "/healthz"}
@@ -198,14 +190,8 @@ def test_logical_ids_are_pinned(synths: dict[str, Synth]) -> None:
     assert current == json.loads(SNAPSHOT.read_text())
 
 
-def test_pinned_account_uses_the_listed_zones(synth_edited: Any) -> None:
-    def pin(prod: dict[str, Any]) -> None:
-        prod.update(account="123456789012", region="eu-west-1",
-                    availability_zones=["eu-west-1a", "eu-west-1b", "eu-west-1c"])  # fmt: skip
-        prod["network"]["max_azs"] = 3
-        prod["network"]["nat_gateways"] = 3
-
-    after = synth_edited("prod", prod=pin)
+def test_pinned_account_uses_the_listed_zones(variants: Variants) -> None:
+    after = variants["pinned"]
     network = after.template("network")
     # A public and a private subnet in each listed zone, and no others.
     network.resource_count_is(SUBNET, 6)
@@ -216,42 +202,54 @@ def test_pinned_account_uses_the_listed_zones(synth_edited: Any) -> None:
     assert after.stacks.network.region == "eu-west-1"
 
 
-@pytest.mark.parametrize("variant", ["nlb", "worker", "pinned", "https-exec"])
-def test_cfn_lint_on_variants(
-    variant: str, synths: dict[str, Synth], synth_edited: Any, tmp_path: Path
-) -> None:
-    """The options the shipped envs do not use are lint-clean too.
-
-    Only the templates a variant changes are linted; test_cli lints the shipped ones.
-    """
-    import subprocess
-
-    edits: dict[str, dict[str, Any]] = {
-        "nlb": {"dev": lambda d: d.setdefault("services", {}).update(
-            frontend={"public": {"load_balancer": "network", "listener_port": 8080}})},
-        "worker": {"base": lambda b: b["services"].update(
-            worker={"image": "busybox", "user": "65534", "port": 8080,
-                    "connects_to": ["backend", "frontend"]})},
-        "pinned": {"dev": lambda d: d.update(
-            account="123456789012", region="us-east-1",
-            availability_zones=["us-east-1a", "us-east-1b"])},
-        "https-exec": {"dev": lambda d: d.update(services={
-            "frontend": {"exec": True, "public": {
-                "certificate_arn": "arn:aws:acm:us-east-1:123456789012:certificate/abc-123",
-                "domain_name": "www.example.com"}}})},
-    }  # fmt: skip
-    after = synth_edited("dev", **edits[variant])
+def test_cfn_lint_passes(synths: dict[str, Synth], variants: Variants, tmp_path: Path) -> None:
+    """Every shipped env's templates, and those each variant changes, in one cfn-lint run."""
     paths = []
-    for name, body in after.templates.items():
-        if body == synths["dev"].templates.get(name):
-            continue
-        path = tmp_path / f"{name}.template.json"
-        path.write_text(json.dumps(body))
-        paths.append(str(path))
-    assert paths, "the variant changes no template"
+    for synth in synths.values():
+        paths += sorted(Path(synth.assembly.directory).glob("*.template.json"))
+    for name in VARIANTS:
+        after = variants[name]
+        shipped = synths[after.config.env].templates
+        changed_here = [(stack, body) for stack, body in after.templates.items()
+                        if body != shipped.get(stack)]  # fmt: skip
+        assert changed_here, f"the variant {name} changes no template"
+        for stack, body in changed_here:
+            path = tmp_path / name / f"{stack}.template.json"
+            path.parent.mkdir(exist_ok=True)
+            path.write_text(json.dumps(body))
+            paths.append(path)
+    assert len(paths) >= 2 * len(synths["dev"].templates) + len(VARIANTS)
     lint = subprocess.run(
         [str(ROOT / ".venv" / "bin" / "cfn-lint"), "--config-file", str(ROOT / ".cfnlintrc"),
-         "--", *paths],
+         "--", *map(str, paths)],
         capture_output=True, text=True, timeout=300,
     )  # fmt: skip
-    assert lint.returncode == 0, lint.stdout
+    assert lint.returncode == 0, lint.stdout + lint.stderr
+
+
+def test_namespace_and_cidr_changes_replace_across_stacks(
+    synths: dict[str, Synth], synth_edited: Any
+) -> None:
+    """On the app's real templates: the namespace and VPC are replaced, and so is
+    what reads them through other stacks' outputs."""
+
+    def change(base: dict[str, Any]) -> None:
+        base["cluster"]["namespace"] = "svc.local"
+        base["network"]["cidr"] = "10.1.0.0/16"
+
+    before = synths["dev"]
+    found = compare(before.templates, synth_edited("dev", base=change).templates,
+                    stateful_stacks(before.config))  # fmt: skip
+    replaced = {(r.stack.rsplit("-", 1)[1], r.type): r for r in found.resources if r.replacement}
+    namespace = replaced["cluster", "AWS::ServiceDiscovery::PrivateDnsNamespace"]
+    assert namespace.stateful and [(c.name, c.new, c.create_only) for c in namespace.changes] == [
+        ("Name", "svc.local", True)
+    ]
+    assert "CidrBlock" in replaced["network", "AWS::EC2::VPC"].reason
+    assert ("network", "AWS::EC2::Subnet") in replaced
+    registration = replaced["backend", "AWS::ServiceDiscovery::Service"]
+    assert registration.reason.startswith("NamespaceId reads replaced Namespace")
+    assert registration.reason.endswith(" in timestamper-dev-cluster")
+    warned = {(f.change.stack, f.change.type) for f in run_checks(found)}
+    assert {("timestamper-dev-network", "AWS::EC2::VPC"),
+            ("timestamper-dev-cluster", "AWS::ServiceDiscovery::PrivateDnsNamespace")} <= warned  # fmt: skip

@@ -249,29 +249,15 @@ def run_app(env: str, **environ: str) -> subprocess.CompletedProcess[str]:
     )  # fmt: skip
 
 
-def test_app_exits_2_with_a_short_message_for_unknown_env() -> None:
-    result = run_app("staging")
-    assert result.returncode == 2
-    assert "unknown env 'staging'" in result.stderr and "dev, prod" in result.stderr
-    assert "Traceback" not in result.stderr
-
-
 def test_app_exits_2_listing_every_problem() -> None:
+    """Typing errors and the cross-key rules of the sections that parse, in one run."""
     result = run_app("prod", APP_CONFIG__SERVICES__BACKEND__DESIRED_COUNT="2",
-                     APP_CONFIG__SERVICES__FRONTEND__MEMORY="8192")  # fmt: skip
-    assert result.returncode == 2, result.stderr
-    assert "config error (2):" in result.stderr
-    assert "services.backend.desired_count: 2: a stateful service" in result.stderr
-    assert "services.frontend.memory: 8192 is not valid with cpu 512" in result.stderr
-    assert "Traceback" not in result.stderr
-
-
-def test_app_reports_typing_and_cross_key_errors_together() -> None:
-    result = run_app("prod", APP_CONFIG__SERVICES__BACKEND__DESIRED_COUNT="2",
+                     APP_CONFIG__SERVICES__FRONTEND__MEMORY="8192",
                      APP_CONFIG__LOGGING__RETENTION_DAYS="8")  # fmt: skip
-    assert result.returncode == 2
-    assert "config error (2):" in result.stderr
+    assert result.returncode == 2, result.stderr
+    assert "config error (3):" in result.stderr
     assert "logging.retention_days: 8 is not a CloudWatch retention" in result.stderr
     assert "services.backend.desired_count: 2: a stateful service" in result.stderr
+    assert "services.frontend.memory: 8192 is not valid with cpu 512" in result.stderr
     assert "checked only in the sections without the errors above" in result.stderr
     assert "Traceback" not in result.stderr

@@ -46,7 +46,7 @@ DOCUMENTS = st.recursive(
     max_leaves=25,
 )
 FUZZ = settings(
-    max_examples=300,
+    max_examples=100,
     deadline=None,
     suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow],
 )

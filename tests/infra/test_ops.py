@@ -2,40 +2,19 @@
 
 from __future__ import annotations
 
-import json
 import os
-import re
-import shutil
-import subprocess
-import sys
 from pathlib import Path
-from typing import Any
 
 import pytest
 import yaml
 
 from infra.config import load_with_origins
 from infra.ops import cost, cost_report
-from infra.ops.checks import run_checks
-from infra.ops.diff import compare
-from infra.ops.preview import stateful_stacks
 from infra.ops.show import annotated_yaml
-from infra.paths import ROOT
 from tests.infra.conftest import Synth
+from tests.support.cli import run
 
-# What a checkout needs to synthesize: the app, its config and code, the
-# frontend's build context and the security skip list.
-PROJECT = ["app.py", "cdk.json", "config", "infra", "frontend", "security"]
-IGNORE = shutil.ignore_patterns("__pycache__", "*.pyc", ".mypy_cache", ".ruff_cache")
-
-
-def run(*args: str, cwd: Path = ROOT, env: dict[str, str] | None = None
-        ) -> subprocess.CompletedProcess[str]:  # fmt: skip
-    return subprocess.run(
-        [sys.executable, "-m", "infra", *args],
-        cwd=cwd, capture_output=True, text=True, timeout=600, env=env,
-    )  # fmt: skip
-
+pytestmark = pytest.mark.end_to_end
 
 # --- config show -------------------------------------------------------------------
 
@@ -144,111 +123,6 @@ def test_cost_cli() -> None:
     assert "synthesizing dev ..." in table.stderr  # the progress line, plain off a terminal
     unknown = run("cost", "--env", "staging")
     assert unknown.returncode == 2 and "unknown env 'staging'" in unknown.stderr
-
-
-# --- preview -----------------------------------------------------------------------
-
-
-def git(repo: Path, *args: str) -> str:
-    result = subprocess.run(["git", *args], cwd=repo, capture_output=True, text=True, check=True)
-    return result.stdout
-
-
-@pytest.fixture
-def repo(tmp_path: Path) -> Path:
-    """A real git repository holding the project, one commit deep."""
-    root = tmp_path / "repo"
-    root.mkdir()
-    for name in PROJECT:
-        source = ROOT / name
-        if source.is_dir():
-            shutil.copytree(source, root / name, ignore=IGNORE)
-        else:
-            shutil.copy2(source, root / name)
-    git(root, "init", "--quiet", "--initial-branch=main")
-    git(root, "config", "user.email", "test@example.com")
-    git(root, "config", "user.name", "Test")
-    git(root, "add", ".")
-    git(root, "commit", "--quiet", "-m", "initial")
-    return root
-
-
-def edit(repo: Path, file: str, change: Any) -> None:
-    path = repo / "config" / file
-    data = yaml.safe_load(path.read_text())
-    change(data)
-    path.write_text(yaml.safe_dump(data, sort_keys=False))
-
-
-def preview(repo: Path, *args: str) -> tuple[int, dict[str, Any]]:
-    result = run("preview", "--env", "dev", "--json", *args, cwd=repo)
-    assert result.returncode in (0, 1, 3), result.stderr
-    report: dict[str, Any] = json.loads(result.stdout)
-    assert report["exit_code"] == result.returncode
-    return result.returncode, report
-
-
-def test_preview_end_to_end(repo: Path) -> None:
-    """The real CLI on a real repository: a ref checked out and synthesized beside the
-    working tree, its templates cached, an in-place edit, a rename, and the errors."""
-    code, report = preview(repo)
-    assert code == 0 and report["resources"] == [] and len(report["stacks_unchanged"]) == 4
-    assert len(list((repo / ".cache" / "preview").glob("*.json"))) == 1
-    assert git(repo, "worktree", "list").count("\n") == 1  # the temporary checkout is gone
-
-    # A scale edit and a refactor that renames a construct (a stateful log group).
-    edit(repo, "dev.yaml", lambda d: d.update(services={"frontend": {"desired_count": 3}}))
-    stack = repo / "infra" / "network" / "stack.py"
-    stack.write_text(stack.read_text().replace('"FlowLogGroup"', '"FlowLogs"'))
-    human = run("preview", "--env", "dev", cwd=repo)
-    assert human.returncode == 3, human.stderr
-    assert "cached)" in human.stderr  # one synth: the ref's templates came from the cache
-    lines = human.stdout.splitlines()
-    assert lines[0] == "preview dev: working tree against HEAD"
-    found = re.search(r"logical ID (\w+) -> (\w+)\)", lines[1])
-    assert found, lines
-    old, new = found.groups()
-    assert old.startswith("FlowLogGroup") and new.startswith("FlowLogs")
-    assert lines[1] == (f"WARNING network: FlowLogs (AWS::Logs::LogGroup) is REPLACED (logical ID "
-                        f"{old} -> {new}): its data or dependents go with it")  # fmt: skip
-    assert "  ~ Service (ECS::Service): DesiredCount 1 -> 3" in lines
-    assert f"  ~ FlowLogs (Logs::LogGroup) REPLACE (logical ID {old} -> {new})" in lines
-    assert lines[-1] == "unchanged: backend, cluster"
-
-    missing = run("preview", "--env", "dev", "--against", "no-such-ref", cwd=repo)
-    assert missing.returncode == 2 and "'no-such-ref' is not a commit" in missing.stderr
-    edit(repo, "dev.yaml", lambda d: d.update(services={"frontend": {"memory": 4096}}))
-    broken = run("preview", "--env", "dev", cwd=repo)
-    assert broken.returncode == 2
-    assert "config/dev.yaml: services.frontend.memory: 4096 is not valid" in broken.stderr
-
-
-def test_namespace_and_cidr_changes_replace_across_stacks(
-    synths: dict[str, Synth], synth_edited: Any
-) -> None:
-    """On the app's real templates: the namespace and VPC are replaced, and so is
-    what reads them through other stacks' outputs."""
-
-    def change(base: dict[str, Any]) -> None:
-        base["cluster"]["namespace"] = "svc.local"
-        base["network"]["cidr"] = "10.1.0.0/16"
-
-    before = synths["dev"]
-    found = compare(before.templates, synth_edited("dev", base=change).templates,
-                    stateful_stacks(before.config))  # fmt: skip
-    replaced = {(r.stack.rsplit("-", 1)[1], r.type): r for r in found.resources if r.replacement}
-    namespace = replaced["cluster", "AWS::ServiceDiscovery::PrivateDnsNamespace"]
-    assert namespace.stateful and [(c.name, c.new, c.create_only) for c in namespace.changes] == [
-        ("Name", "svc.local", True)
-    ]
-    assert "CidrBlock" in replaced["network", "AWS::EC2::VPC"].reason
-    assert ("network", "AWS::EC2::Subnet") in replaced
-    registration = replaced["backend", "AWS::ServiceDiscovery::Service"]
-    assert registration.reason.startswith("NamespaceId reads replaced Namespace")
-    assert registration.reason.endswith(" in timestamper-dev-cluster")
-    warned = {(f.change.stack, f.change.type) for f in run_checks(found)}
-    assert {("timestamper-dev-network", "AWS::EC2::VPC"),
-            ("timestamper-dev-cluster", "AWS::ServiceDiscovery::PrivateDnsNamespace")} <= warned  # fmt: skip
 
 
 # --- output ------------------------------------------------------------------------

@@ -17,9 +17,10 @@ import pytest
 from aws_cdk.assertions import Capture, Match, Template
 
 from infra.compliance import checkov_skips, stack_relative_path
+from infra.config import environments
 from infra.paths import ROOT
 from infra.services.task import EXEC_AGENT_DIRS
-from tests.infra.conftest import Synth
+from tests.infra.conftest import CERTIFICATE, VARIANTS, Synth, Variants
 from tests.infra.templates import (
     GROUP,
     LISTENER,
@@ -30,12 +31,13 @@ from tests.infra.templates import (
     exported,
 )
 
+pytestmark = pytest.mark.end_to_end  # checkov
+
 CHECKOV = ROOT / ".venv-checkov" / "bin" / "checkov"
 SECRET = "AWS::SecretsManager::Secret"
 POLICY = "AWS::IAM::Policy"
 BUCKET = "AWS::S3::Bucket"
 BUCKET_POLICY = "AWS::S3::BucketPolicy"
-CERTIFICATE = "arn:aws:acm:eu-west-1:123456789012:certificate/0f1e2d3c-aaaa-bbbb-cccc-1234567890ab"
 
 # Every cdk-nag acknowledgment, per stack: (construct path in the stack, rule).
 # Adding or removing one means updating this list and the README's Security section.
@@ -107,15 +109,10 @@ def test_an_insecure_edit_fails_at_synth(synth_edited: Any, edit: Any, rule: str
     assert rule in str(failure.value)
 
 
-def test_each_variant_passes_cdk_nag(synth_edited: Any) -> None:
+def test_each_variant_passes_cdk_nag(variants: Variants) -> None:
     """The options the shipped envs leave off synthesize clean too (synth runs cdk-nag)."""
-    synth_edited("dev", dev=lambda d: d.update(services={
-        "frontend": {"exec": True, "public": {"certificate_arn": CERTIFICATE}},
-        "backend": {"exec": True},
-    }))  # fmt: skip
-    synth_edited("dev", dev=lambda d: d.update(services={
-        "frontend": {"public": {"load_balancer": "network", "listener_port": 8080}},
-    }))  # fmt: skip
+    for name in VARIANTS:
+        assert variants[name].templates, name
 
 
 # --- checkov -----------------------------------------------------------------------
@@ -136,20 +133,28 @@ def run_checkov(directory: Path, only: str | None = None) -> dict[str, Any]:
     return report
 
 
+ENVS = environments()
 RESULTS = ("passed_checks", "failed_checks", "skipped_checks")
 
 
 @pytest.fixture(scope="module")
 def checkov_reports(
-    synths: dict[str, Synth], tmp_path_factory: pytest.TempPathFactory
+    synths: dict[str, Synth], variants: Variants, tmp_path_factory: pytest.TempPathFactory
 ) -> dict[str, dict[str, list[dict[str, Any]]]]:
-    """Each env's checkov results, from one run over every env's templates."""
+    """Each env's checkov results (and ``https``'s), from one run over all their templates."""
     scan = tmp_path_factory.mktemp("checkov")
     folders = {env: (scan / env).resolve() for env in synths}
     for env, synth in synths.items():
         folders[env].mkdir()
         for template in Path(synth.assembly.directory).glob("*.template.json"):
             shutil.copy2(template, folders[env])
+    # The HTTPS listeners, with every accepted exception taken out of the template.
+    https = json.loads(json.dumps(variants["https-exec"].templates["timestamper-dev-frontend"]))
+    for resource in https["Resources"].values():
+        resource.get("Metadata", {}).pop("checkov", None)
+    folders["https"] = (scan / "https").resolve()
+    folders["https"].mkdir()
+    (folders["https"] / "frontend.template.json").write_text(json.dumps(https))
     results = run_checkov(scan)["results"]
     by_env: dict[str, dict[str, list[dict[str, Any]]]] = {
         env: {kind: [] for kind in RESULTS} for env in folders
@@ -165,7 +170,8 @@ def checkov_reports(
 def test_checkov_fails_nothing(
     checkov_reports: dict[str, dict[str, list[dict[str, Any]]]],
 ) -> None:
-    for env, results in checkov_reports.items():
+    for env in ENVS:
+        results = checkov_reports[env]
         failed = [(c["check_id"], c["resource"]) for c in results["failed_checks"]]
         assert failed == [], env
         assert len(results["passed_checks"]) > 50, env
@@ -175,7 +181,8 @@ def test_checkov_skips_are_only_the_listed_ones(
     checkov_reports: dict[str, dict[str, list[dict[str, Any]]]], synths: dict[str, Synth]
 ) -> None:
     listed = {skip.check: skip.reason for skip in checkov_skips()}
-    for results in checkov_reports.values():
+    for env in ENVS:
+        results = checkov_reports[env]
         assert results["skipped_checks"]
         for check in results["skipped_checks"]:
             assert check["check_id"] in listed, check["check_id"]
@@ -193,18 +200,13 @@ def test_checkov_skips_are_only_the_listed_ones(
             assert any(fnmatch.fnmatchcase(p, pattern) for p in paths), (skip.check, pattern)
 
 
-def test_https_listeners_pass_checkov_without_skips(synth_edited: Any, tmp_path: Path) -> None:
-    after = synth_edited("dev", dev=lambda d: d.update(
-        services={"frontend": {"public": {"certificate_arn": CERTIFICATE}}}))  # fmt: skip
-    body = json.loads(json.dumps(after.templates["timestamper-dev-frontend"]))
-    for resource in body["Resources"].values():
-        resource.get("Metadata", {}).pop("checkov", None)
-    (tmp_path / "scan").mkdir()
-    (tmp_path / "scan" / "frontend.template.json").write_text(json.dumps(body))
-    report = run_checkov(tmp_path / "scan", only="CKV_AWS_2,CKV_AWS_103")
-    results = report["results"]
-    assert results["failed_checks"] == []
-    assert {c["check_id"] for c in results["passed_checks"]} == {"CKV_AWS_2", "CKV_AWS_103"}
+def test_https_listeners_pass_checkov_without_skips(
+    checkov_reports: dict[str, dict[str, list[dict[str, Any]]]],
+) -> None:
+    listeners = {"CKV_AWS_2", "CKV_AWS_103"}  # HTTPS protocol, TLS 1.2 or newer
+    results = checkov_reports["https"]
+    assert not [c for c in results["failed_checks"] if c["check_id"] in listeners]
+    assert {c["check_id"] for c in results["passed_checks"]} >= listeners
 
 
 # --- containers --------------------------------------------------------------------
@@ -246,22 +248,18 @@ def test_every_container_is_hardened(synth: Synth) -> None:
     assert dockerfile_volumes() and dockerfile_volumes() <= mounted["frontend"]
 
 
-def test_exec_turns_on_ecs_exec_with_writable_agent_dirs(synth_edited: Any) -> None:
-    after = synth_edited("dev", dev=lambda d: d.update(services={"frontend": {"exec": True}}))
-    frontend, backend = after.template("frontend"), after.template("backend")
-    frontend.resource_count_is(SERVICE, 1)
-    frontend.has_resource_properties(SERVICE, {"EnableExecuteCommand": True})
-    box = container(frontend, "frontend", ReadonlyRootFilesystem=True)
-    assert {m["ContainerPath"] for m in box["MountPoints"]} == {"/tmp", *EXEC_AGENT_DIRS}
-    backend.resource_count_is(SERVICE, 1)
-    backend.resource_properties_count_is(SERVICE, {"EnableExecuteCommand": True}, 0)
+def test_exec_turns_on_ecs_exec_with_writable_agent_dirs(variants: Variants) -> None:
+    after = variants["https-exec"]
+    for name, scratch in (("frontend", "/tmp"), ("backend", "/data")):
+        template = after.template(name)
+        template.resource_count_is(SERVICE, 1)
+        template.has_resource_properties(SERVICE, {"EnableExecuteCommand": True})
+        box = container(template, name, ReadonlyRootFilesystem=True)
+        assert {m["ContainerPath"] for m in box["MountPoints"]} == {scratch, *EXEC_AGENT_DIRS}
 
 
-def test_a_third_service_is_hardened_too(synth_edited: Any) -> None:
-    after = synth_edited("dev", base=lambda b: b["services"].update(
-        worker={"image": "busybox", "user": "65534:65534", "port": 8080,
-                "scratch": ["/var/cache/worker"], "connects_to": ["backend"]}))  # fmt: skip
-    container(after.template("worker"), "worker",
+def test_a_third_service_is_hardened_too(variants: Variants) -> None:
+    container(variants["worker"].template("worker"), "worker",
               User="65534:65534", ReadonlyRootFilesystem=True,
               MountPoints=[{"ContainerPath": "/var/cache/worker"}],
               Secrets=[{"Name": "BACKEND_PASSWORD"}])  # fmt: skip
@@ -401,9 +399,8 @@ def test_without_a_certificate_synth_says_http_once(synth: Synth) -> None:
     assert len(infos) == 1 and "plain HTTP" in str(infos[0].entry.data)
 
 
-def test_a_certificate_gives_https_and_a_redirect(synth_edited: Any) -> None:
-    after = synth_edited("dev", dev=lambda d: d.update(services={"frontend": {"public": {
-        "certificate_arn": CERTIFICATE, "domain_name": "www.example.com"}}}))  # fmt: skip
+def test_a_certificate_gives_https_and_a_redirect(variants: Variants) -> None:
+    after = variants["https-exec"]
     frontend = after.template("frontend")
     frontend.resource_count_is(LISTENER, 2)
     frontend.has_resource_properties(LISTENER, {

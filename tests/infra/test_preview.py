@@ -1,0 +1,97 @@
+"""``python -m infra preview``: the real CLI on a real git repository, and its cache key."""
+
+from __future__ import annotations
+
+import re
+import shutil
+import subprocess
+from pathlib import Path
+from typing import Any
+
+import pytest
+import yaml
+
+from infra.ops.preview import cache_key
+from infra.paths import ROOT
+from tests.support.cli import run
+
+pytestmark = pytest.mark.end_to_end
+
+# What a checkout needs to synthesize: the app, its config and code, the
+# frontend's build context and the security skip list.
+PROJECT = ["app.py", "cdk.json", "config", "infra", "frontend", "security"]
+IGNORE = shutil.ignore_patterns("__pycache__", "*.pyc", ".mypy_cache", ".ruff_cache")
+
+
+def git(repo: Path, *args: str) -> str:
+    result = subprocess.run(["git", *args], cwd=repo, capture_output=True, text=True, check=True)
+    return result.stdout
+
+
+@pytest.fixture
+def repo(tmp_path: Path) -> Path:
+    """A real git repository holding the project, one commit deep."""
+    root = tmp_path / "repo"
+    root.mkdir()
+    for name in PROJECT:
+        source = ROOT / name
+        if source.is_dir():
+            shutil.copytree(source, root / name, ignore=IGNORE)
+        else:
+            shutil.copy2(source, root / name)
+    git(root, "init", "--quiet", "--initial-branch=main")
+    git(root, "config", "user.email", "test@example.com")
+    git(root, "config", "user.name", "Test")
+    git(root, "add", ".")
+    git(root, "commit", "--quiet", "-m", "initial")
+    return root
+
+
+def edit(repo: Path, file: str, change: Any) -> None:
+    path = repo / "config" / file
+    data = yaml.safe_load(path.read_text())
+    change(data)
+    path.write_text(yaml.safe_dump(data, sort_keys=False))
+
+
+def test_preview_end_to_end(repo: Path) -> None:
+    """A ref checked out and synthesized beside the working tree (one synth each, at
+    once), an in-place edit and a rename in one run, the ref's templates cached, and
+    the errors a user meets."""
+    edit(repo, "dev.yaml", lambda d: d.update(services={"frontend": {"desired_count": 3}}))
+    # A refactor that renames a construct: the flow log group (stateful) is replaced.
+    stack = repo / "infra" / "network" / "stack.py"
+    stack.write_text(stack.read_text().replace('"FlowLogGroup"', '"FlowLogs"'))
+    result = run("preview", "--env", "dev", cwd=repo)
+    assert result.returncode == 3, result.stderr
+    assert "synthesizing dev: working tree and HEAD (" in result.stderr
+    lines = result.stdout.splitlines()
+    assert lines[0] == "preview dev: working tree against HEAD"
+    found = re.search(r"logical ID (\w+) -> (\w+)\)", lines[1])
+    assert found, lines
+    old, new = found.groups()
+    assert old.startswith("FlowLogGroup") and new.startswith("FlowLogs")
+    assert lines[1] == (f"WARNING network: FlowLogs (AWS::Logs::LogGroup) is REPLACED (logical ID "
+                        f"{old} -> {new}): its data or dependents go with it")  # fmt: skip
+    assert "  ~ Service (ECS::Service): DesiredCount 1 -> 3" in lines
+    assert f"  ~ FlowLogs (Logs::LogGroup) REPLACE (logical ID {old} -> {new})" in lines
+    assert lines[-1] == "unchanged: backend, cluster"
+    assert len(list((repo / ".cache" / "preview").glob("*.json"))) == 1
+    assert git(repo, "worktree", "list").count("\n") == 1  # the temporary checkout is gone
+
+    missing = run("preview", "--env", "dev", "--against", "no-such-ref", cwd=repo)
+    assert missing.returncode == 2 and "'no-such-ref' is not a commit" in missing.stderr
+    edit(repo, "dev.yaml", lambda d: d.update(services={"frontend": {"memory": 4096}}))
+    broken = run("preview", "--env", "dev", cwd=repo)
+    assert broken.returncode == 2
+    assert "config/dev.yaml: services.frontend.memory: 4096 is not valid" in broken.stderr
+
+
+def test_the_cache_key_is_what_a_refs_templates_depend_on(monkeypatch: pytest.MonkeyPatch
+                                                          ) -> None:  # fmt: skip
+    monkeypatch.delenv("APP_CONFIG__SERVICES__FRONTEND__CPU", raising=False)
+    key = cache_key("a" * 40, "dev")
+    assert key == cache_key("a" * 40, "dev")
+    assert key != cache_key("b" * 40, "dev") and key != cache_key("a" * 40, "prod")
+    monkeypatch.setenv("APP_CONFIG__SERVICES__FRONTEND__CPU", "512")
+    assert cache_key("a" * 40, "dev") != key

@@ -16,6 +16,7 @@ os.environ.setdefault("CDK_DISABLE_CLI_TELEMETRY", "true")
 # per worker (the first synth of a process costs several seconds of jsii warm-up).
 IN_PROCESS = frozenset({
     "tests/infra/test_changes.py",
+    "tests/infra/test_constructs.py",
     "tests/infra/test_ops.py",
     "tests/infra/test_security.py",
     "tests/infra/test_stacks.py",

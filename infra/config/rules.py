@@ -19,6 +19,7 @@ from infra.config.model import (
     RESERVED_NAMES,
     AppConfig,
     NetworkConfig,
+    PublicConfig,
     ServiceConfig,
     connects_to_graph,
     join_values,
@@ -132,8 +133,17 @@ def _service_rules(names: Collection[str], name: str, svc: ServiceConfig) -> Ite
         yield Problem((*at, "user"), "uid 0 is root; use the image's unprivileged uid")
     if len(set(svc.scratch)) != len(svc.scratch):
         yield Problem((*at, "scratch"), "lists a path twice")
-    public = svc.public
-    if public is not None and public.certificate_arn is not None:
+    yield from _public_rules(at, svc.public)
+    for key in sorted(injected(name, svc).names() & set(svc.environment)):
+        yield Problem((*at, "environment", key), "is set by the infrastructure; remove it")
+    yield from _count_rules(at, svc)
+
+
+def _public_rules(at: tuple[str, ...], public: PublicConfig | None) -> Iterator[Problem]:
+    """HTTPS needs an application load balancer, its own port, and a certificate for a name."""
+    if public is None:
+        return
+    if public.certificate_arn is not None:
         if public.load_balancer != "application":
             yield Problem(
                 (*at, "public", "certificate_arn"),
@@ -145,12 +155,14 @@ def _service_rules(names: Collection[str], name: str, svc: ServiceConfig) -> Ite
                 f"{HTTPS_PORT} is the HTTPS listener with a certificate; "
                 "listener_port is the one that redirects to it (80)",
             )
-    if public is not None and public.domain_name is not None and public.certificate_arn is None:
+    if public.domain_name is not None and public.certificate_arn is None:
         yield Problem(
             (*at, "public", "domain_name"), "needs certificate_arn (a certificate for that name)"
         )
-    for key in sorted(injected(name, svc).names() & set(svc.environment)):
-        yield Problem((*at, "environment", key), "is set by the infrastructure; remove it")
+
+
+def _count_rules(at: tuple[str, ...], svc: ServiceConfig) -> Iterator[Problem]:
+    """A stateful service runs exactly one task; autoscaling bounds hold the desired count."""
     scaling = svc.autoscaling
     if svc.stateful:
         if svc.desired_count != 1:

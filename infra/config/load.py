@@ -80,7 +80,9 @@ class _Merged(PydanticBaseSettingsSource):
     merged from the sources above it (``current_state``), so that the cross-key
     rules can still run on the sections that parse when validation fails."""
 
-    merged: dict[str, Any] = {}
+    def __init__(self, settings_cls: type[BaseSettings]) -> None:
+        super().__init__(settings_cls)
+        self.merged: dict[str, Any] = {}
 
     def get_field_value(self, field: Any, field_name: str) -> tuple[Any, str, bool]:
         return None, field_name, False
@@ -140,7 +142,8 @@ def load_with_origins(
             dotenv_settings: PydanticBaseSettingsSource,
             file_secret_settings: PydanticBaseSettingsSource,
         ) -> tuple[PydanticBaseSettingsSource, ...]:
-            # Highest priority first: the env name, variables, <env>.yaml, base.yaml.
+            # Highest priority first: the env name, variables, <env>.yaml, base.yaml;
+            # `merged` last only records what the others add up to.
             return (init_settings, env_source, *yaml_sources, merged)
 
     problems = [

@@ -11,7 +11,6 @@ from aws_cdk import aws_ecs as ecs
 from aws_cdk import aws_servicediscovery as servicediscovery
 from constructs import Construct
 
-from infra.compliance import acknowledge
 from infra.config import LoggingConfig, ServiceConfig, injected
 from infra.services.alb import ApplicationEndpoint
 from infra.services.nlb import NetworkEndpoint
@@ -64,12 +63,6 @@ class ServiceStack(Stack):
             self, "Task", name=name, service=service, logging=logging,
             environment=environment, secrets=secrets,
         )  # fmt: skip
-        acknowledge(
-            task.definition,
-            "AwsSolutions-ECS2",
-            "The plain environment holds only wiring (PORT, peers' host names and ports) and "
-            "the service's own non-secret settings; passwords arrive as ECS secrets.",
-        )
         self.service = Service(
             self, "Service", name=name, cluster=cluster, namespace=namespace,
             task_definition=task.definition, security_group=self.security_group,

@@ -106,6 +106,12 @@ class ServiceTask(Construct):
             logging=ecs.LogDrivers.aws_logs(stream_prefix=name, log_group=self.log_group),
             health_check=health_check(service.health_check) if service.health_check else None,
         )
+        acknowledge(
+            self.definition,
+            "AwsSolutions-ECS2",
+            "The plain environment holds only wiring (PORT, peers' host names and ports) and "
+            "the service's own non-secret settings; passwords arrive as ECS secrets.",
+        )
         if service.build is not None and self.definition.execution_role is not None:
             acknowledge(
                 self.definition.execution_role.node.find_child("DefaultPolicy"),

@@ -74,7 +74,7 @@ cost: deps
 
 test: deps
 	bin/system-deps
-	$(PY) -m pytest -n auto --no-loadscope-reorder
+	$(PY) -m pytest -n auto
 
 lint: deps
 	$(VENV)/bin/ruff check .

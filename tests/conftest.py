@@ -10,10 +10,10 @@ os.environ.setdefault("JSII_SILENCE_WARNING_END_OF_LIFE_NODE_VERSION", "20")
 os.environ.setdefault("CDK_DISABLE_CLI_TELEMETRY", "true")
 
 
-# The files whose tests synthesize the app in-process (the session fixtures
-# `synths` and `variants` of tests/infra/conftest.py). Under xdist they are one
-# unit of work on one worker, so the app is synthesized once per run, not once
-# per worker (the first synth of a process costs several seconds of jsii warm-up).
+# The files whose tests synthesize the app in-process (the fixtures of
+# tests/infra/conftest.py, or an app of their own). Under xdist they are one unit
+# of work on one worker, so the app is synthesized once per run, not once per
+# worker (the first synth of a process costs several seconds of jsii warm-up).
 IN_PROCESS = frozenset({
     "tests/infra/test_changes.py",
     "tests/infra/test_constructs.py",
@@ -21,23 +21,41 @@ IN_PROCESS = frozenset({
     "tests/infra/test_security.py",
     "tests/infra/test_stacks.py",
 })  # fmt: skip
+SYNTH_FIXTURES = frozenset({"synths", "variants", "synth_edited"})
+
+
+def _file(item: pytest.Item) -> str:
+    return item.nodeid.split("::")[0]
 
 
 def _rank(item: pytest.Item) -> int:
     """In-process synthesis first, then the files that run real CLIs, then the rest,
     so that with -n auto the workers finish at about the same time."""
-    if item.nodeid.split("::")[0] in IN_PROCESS:
+    if _file(item) in IN_PROCESS:
         return 0
     return 1 if item.get_closest_marker("end_to_end") else 2
 
 
 def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    strays = sorted({_file(i) for i in items
+                     if SYNTH_FIXTURES & set(i.fixturenames) and _file(i) not in IN_PROCESS})  # fmt: skip
+    if strays:
+        raise pytest.UsageError(
+            f"{', '.join(strays)} synthesize in-process: list them in IN_PROCESS (tests/conftest.py)"
+        )
     items.sort(key=_rank)
 
 
+@pytest.hookimpl(optionalhook=True)  # xdist's hook: absent without pytest-xdist
 def pytest_xdist_make_scheduler(config: pytest.Config, log: Any) -> Any:
-    """``--dist loadfile``, except that the IN_PROCESS files travel together."""
+    """With ``-n`` and no ``--dist`` of the user's: files as units (``loadfile``) in
+    collection order, the IN_PROCESS files as one unit."""
+    if config.getvalue("dist") != "load":
+        return None
+    # Imported here: only a run under xdist (which is then installed) gets here.
     from xdist.scheduler import LoadFileScheduling
+
+    config.option.loadscopereorder = False  # keep _rank's order, not the largest file first
 
     class Scheduling(LoadFileScheduling):
         def _split_scope(self, nodeid: str) -> str:

@@ -13,8 +13,8 @@ both. One job per module:
 The rest of the app imports from here.
 """
 
-from infra.config.errors import ConfigError, Problem
-from infra.config.injected import Injected, PeerVariables, env_name, injected
+from infra.config.errors import ConfigError
+from infra.config.injected import Injected, injected
 from infra.config.load import environments, load_config, load_with_origins
 from infra.config.model import (
     ENV_PREFIX,
@@ -32,7 +32,6 @@ from infra.config.model import (
     ServiceConfig,
 )
 from infra.config.origins import Origins
-from infra.config.rules import check_rules
 
 __all__ = [
     "ENV_PREFIX",
@@ -48,13 +47,9 @@ __all__ = [
     "LoggingConfig",
     "NetworkConfig",
     "Origins",
-    "PeerVariables",
-    "Problem",
     "PublicConfig",
     "Removal",
     "ServiceConfig",
-    "check_rules",
-    "env_name",
     "environments",
     "injected",
     "load_config",

@@ -29,7 +29,6 @@ class Synth:
     """One environment's config, stacks and their templates (as dicts)."""
 
     config: AppConfig
-    app: cdk.App
     stacks: Stacks
     templates: dict[str, dict[str, Any]]
     assembly: cxapi.CloudAssembly
@@ -42,18 +41,6 @@ class Synth:
             self._templates[part] = Template.from_stack(stack or self.stacks.services[part])
         return self._templates[part]
 
-    def resources(self, part: str, kind: str) -> dict[str, Any]:
-        """Resources of one CloudFormation type in one stack, by logical ID."""
-        body = self.templates[self.config.stack_name(part)]
-        return {k: v for k, v in body["Resources"].items() if v["Type"] == kind}
-
-    def one(self, part: str, kind: str) -> dict[str, Any]:
-        """The properties of the single resource of ``kind`` in one stack."""
-        found = self.resources(part, kind)
-        assert len(found) == 1, f"{part}: {len(found)} x {kind}"
-        props: dict[str, Any] = next(iter(found.values())).get("Properties", {})
-        return props
-
 
 def synthesize(config: AppConfig, outdir: Path) -> Synth:
     """As app.py does it, security checks included: a cdk-nag finding fails the synth."""
@@ -64,7 +51,7 @@ def synthesize(config: AppConfig, outdir: Path) -> Synth:
     templates = {
         s.stack_name: assembly.get_stack_by_name(s.stack_name).template for s in stacks.all()
     }
-    return Synth(config=config, app=app, stacks=stacks, templates=templates, assembly=assembly)
+    return Synth(config=config, stacks=stacks, templates=templates, assembly=assembly)
 
 
 @pytest.fixture(scope="session")

@@ -3,7 +3,10 @@ kinds (ALB over HTTP, ALB with HTTPS, NLB) and the Fargate service's settings.""
 
 from __future__ import annotations
 
+import json
+import shutil
 from dataclasses import dataclass
+from pathlib import Path
 
 import aws_cdk as cdk
 import pytest
@@ -13,11 +16,13 @@ from aws_cdk import aws_servicediscovery as servicediscovery
 from aws_cdk.assertions import Annotations, Capture, Match, Template
 
 from infra.builder import cdk_json_context
-from infra.config import AutoscalingConfig, LoggingConfig, PublicConfig
+from infra.config import AutoscalingConfig, LoggingConfig, PublicConfig, ServiceConfig
+from infra.paths import ROOT
 from infra.services.alb import ApplicationEndpoint
 from infra.services.exposure import PublicEndpoint
 from infra.services.nlb import NetworkEndpoint
 from infra.services.service import Service
+from infra.services.task import container_image
 from tests.infra.conftest import CERTIFICATE
 from tests.infra.templates import GROUP, INGRESS, LISTENER, LOAD_BALANCER, SERVICE, TARGET_GROUP
 
@@ -27,12 +32,10 @@ LOGGING = LoggingConfig(retention_days=7)
 
 @dataclass
 class Built:
-    """One bare stack with a service and what the construct under test made of it."""
+    """One bare stack holding the constructs under test, and its template."""
 
     stack: cdk.Stack
     template: Template
-    service: Service
-    tasks: ec2.SecurityGroup
 
 
 def build(
@@ -41,7 +44,8 @@ def build(
     endpoint: type[PublicEndpoint] | None = None,
     public: PublicConfig | None = None,
     **service: object,
-) -> tuple[cdk.Stack, Service, ec2.SecurityGroup, PublicEndpoint | None]:
+) -> cdk.Stack:
+    """A VPC, a cluster and a task, then the Service (and an endpoint) under test."""
     stack = cdk.Stack(app, name)
     vpc = ec2.Vpc(stack, "Vpc", max_azs=2, nat_gateways=1)
     cluster = ecs.Cluster(stack, "Cluster", vpc=vpc)
@@ -55,12 +59,11 @@ def build(
     made = Service(stack, "Service", name="web", cluster=cluster, namespace=namespace,
                    task_definition=task, security_group=tasks,
                    behind_load_balancer=endpoint is not None, **settings)  # type: ignore[arg-type]  # fmt: skip
-    front = None
     if endpoint is not None and public is not None:
         front = endpoint(stack, "Public", vpc=vpc, service=made, container_name="web",
                          container_port=PORT, config=public, logging=LOGGING)  # fmt: skip
         cdk.CfnOutput(stack, "Url", value=front.url)
-    return stack, made, tasks, front
+    return stack
 
 
 @pytest.fixture(scope="module")
@@ -78,8 +81,7 @@ def built() -> dict[str, Built]:
         "stateful": build(app, "Stateful", stateful=True, desired_count=1, exec_enabled=True),
         "scaled": build(app, "Scaled", autoscaling=AutoscalingConfig(min=2, max=6, cpu_percent=50)),
     }  # fmt: skip
-    return {name: Built(stack, Template.from_stack(stack), service, tasks)
-            for name, (stack, service, tasks, _) in cases.items()}  # fmt: skip
+    return {name: Built(stack, Template.from_stack(stack)) for name, stack in cases.items()}
 
 
 def group_of(template: Template, port: int) -> str:
@@ -192,3 +194,30 @@ def test_autoscaling_tracks_cpu_between_the_bounds(built: dict[str, Built]) -> N
             "TargetValue": 50, "ScaleOutCooldown": 60, "ScaleInCooldown": 180})})  # fmt: skip
     for case in ("http", "stateful"):
         built[case].template.resource_count_is("AWS::ApplicationAutoScaling::ScalableTarget", 0)
+
+
+def test_asset_hash_moves_only_when_the_image_would(tmp_path: Path) -> None:
+    """A build directory becomes an image asset whose hash (and so a deploy) ignores
+    caches and tests, and moves when a file of the image changes."""
+    source = tmp_path / "frontend"
+    shutil.copytree(ROOT / "frontend", source, ignore=shutil.ignore_patterns("__pycache__"))
+    service = ServiceConfig(build=str(source), port=PORT, user="10001")
+
+    def image() -> str:
+        # CDK keeps a process-wide hash per source and outdir: start from scratch each time.
+        cdk.AssetStaging.clear_asset_hash_cache()
+        stack = cdk.Stack(cdk.App(context=cdk_json_context(), outdir=str(tmp_path / "out")))
+        task = ecs.FargateTaskDefinition(stack, "Task")
+        task.add_container("web", image=container_image(service))
+        (box,) = Template.from_stack(stack).to_json()["Resources"][
+            stack.get_logical_id(task.node.default_child)]["Properties"]["ContainerDefinitions"]  # type: ignore[arg-type]  # fmt: skip
+        return json.dumps(box["Image"])
+
+    first = image()
+    (source / "__pycache__").mkdir()
+    (source / "__pycache__" / "app.cpython-311.pyc").write_bytes(b"\0cache")
+    (source / "tests").mkdir()
+    (source / "tests" / "test_local.py").write_text("def test(): pass\n")
+    assert image() == first
+    (source / "app.py").write_text((source / "app.py").read_text() + "\n# changed\n")
+    assert image() != first

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import re
 import shutil
 import subprocess
@@ -56,8 +57,8 @@ def edit(repo: Path, file: str, change: Any) -> None:
 
 def test_preview_end_to_end(repo: Path) -> None:
     """A ref checked out and synthesized beside the working tree (one synth each, at
-    once), an in-place edit and a rename in one run, the ref's templates cached, and
-    the errors a user meets."""
+    once), an in-place edit and a rename in one run, the same again as JSON with the
+    ref's templates from the cache, and the errors a user meets."""
     edit(repo, "dev.yaml", lambda d: d.update(services={"frontend": {"desired_count": 3}}))
     # A refactor that renames a construct: the flow log group (stateful) is replaced.
     stack = repo / "infra" / "network" / "stack.py"
@@ -78,6 +79,16 @@ def test_preview_end_to_end(repo: Path) -> None:
     assert lines[-1] == "unchanged: backend, cluster"
     assert len(list((repo / ".cache" / "preview").glob("*.json"))) == 1
     assert git(repo, "worktree", "list").count("\n") == 1  # the temporary checkout is gone
+
+    # Again, as JSON: the ref's templates now come from the cache (one synth).
+    again = run("preview", "--env", "dev", "--json", cwd=repo)
+    assert again.returncode == 3 and "cached)" in again.stderr, again.stderr
+    report = json.loads(again.stdout)
+    assert (report["exit_code"], report["warnings"]) == (3, ["timestamper-dev-network/FlowLogs"])
+    (scaled,) = [r for r in report["resources"] if r["type"] == "AWS::ECS::Service"]
+    assert scaled["changes"] == [
+        {"property": "DesiredCount", "old": 1, "new": 3, "create_only": False}
+    ]
 
     missing = run("preview", "--env", "dev", "--against", "no-such-ref", cwd=repo)
     assert missing.returncode == 2 and "'no-such-ref' is not a commit" in missing.stderr

@@ -7,6 +7,7 @@ import json
 from aws_cdk.assertions import Capture, Match
 from aws_cdk.cx_api import SynthesisMessageLevel
 
+from infra.config import injected
 from tests.infra.conftest import Synth
 from tests.infra.templates import (
     DELETION_POLICY,
@@ -313,3 +314,12 @@ def test_prod_differs_from_dev_as_the_yaml_says(synths: dict[str, Synth]) -> Non
     prod.template("backend").has_resource(
         LOG_GROUP, {"DeletionPolicy": "Retain", "Properties": {"RetentionInDays": 90}}
     )
+
+
+def test_injected_variables_are_the_reserved_ones(synth: Synth) -> None:
+    """What the wiring sets in a container is what the config rules keep users from setting."""
+    for name, svc in synth.config.services.items():
+        box = container(synth.template(name), name)
+        set_here = {e["Name"] for e in [*box.get("Environment", []), *box.get("Secrets", [])]}
+        assert set_here - set(svc.environment) <= injected(name, svc).names(), name
+        assert injected(name, svc).port in set_here

@@ -13,6 +13,10 @@ CDK_FLAGS := --context env=$(ENV) --no-notices
 # it works, and the banner would bury real warnings. Node 22+ prints nothing.
 export JSII_SILENCE_WARNING_END_OF_LIFE_NODE_VERSION := 20
 export CDK_DISABLE_CLI_TELEMETRY := true
+# On linux x64, npm installs Node.js 22 into node_modules (package.json); the cdk
+# CLI and jsii (the CDK's Python-to-JavaScript bridge) then run on it: a synth
+# takes about a quarter less CPU than on Node 20. Elsewhere the system node runs.
+export PATH := $(CURDIR)/node_modules/.bin:$(PATH)
 
 .PHONY: help deps synth checkov show preview cost test lint fmt deploy diff destroy ls local bench clean
 

@@ -1,6 +1,7 @@
 """Session-wide settings for every test."""
 
 import os
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -8,6 +9,11 @@ import pytest
 # jsii's Node 20 end-of-life banner would otherwise fill captured stderr.
 os.environ.setdefault("JSII_SILENCE_WARNING_END_OF_LIFE_NODE_VERSION", "20")
 os.environ.setdefault("CDK_DISABLE_CLI_TELEMETRY", "true")
+# As the Makefile does: Node.js 22 from node_modules where npm installed it (linux
+# x64) runs jsii here and in every synth the tests start, for a quarter less CPU.
+_NODE_BIN = Path(__file__).resolve().parent.parent / "node_modules" / ".bin"
+if (_NODE_BIN / "node").exists() and not os.environ["PATH"].startswith(str(_NODE_BIN)):
+    os.environ["PATH"] = f"{_NODE_BIN}{os.pathsep}{os.environ['PATH']}"
 
 
 # The files whose tests synthesize the app in-process (the fixtures of

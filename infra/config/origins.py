@@ -33,10 +33,18 @@ class Origins:
         return f"{self.label(problem.path)}: {_path(problem.path)}: {problem.message}"
 
     def _variable(self, path: tuple[str | int, ...]) -> str | None:
-        """The APP_CONFIG__ variable that sets ``path`` or a key around it, if any."""
-        for key in self._overrides:
-            parts = tuple(key[len(ENV_PREFIX) :].lower().split(ENV_DELIMITER))
-            if parts == tuple(str(p).lower() for p in path[: len(parts)]):
+        """The APP_CONFIG__ variable that sets ``path`` or a key around it, or that
+        made up the mapping ``path`` is in (a misspelt service name in a variable
+        creates a service that no file has, whose required keys are then missing)."""
+        lowered = tuple(str(p).lower() for p in path)
+        found = {key: tuple(key[len(ENV_PREFIX) :].lower().split(ENV_DELIMITER))
+                 for key in self._overrides}  # fmt: skip
+        for key, parts in found.items():
+            if parts == lowered[: len(parts)]:
+                return f"environment variable {key}"
+        for key, parts in found.items():
+            shared = path[: _shared_length(parts, lowered)]
+            if shared and not any(_has(data, shared) for _, data in self._layers):
                 return f"environment variable {key}"
         return None
 
@@ -67,6 +75,14 @@ class Origins:
                 ):
                     return label
         return "default"
+
+
+def _shared_length(a: tuple[str, ...], b: tuple[str, ...]) -> int:
+    """How many leading parts two key paths have in common."""
+    length = 0
+    while length < min(len(a), len(b)) and a[length] == b[length]:
+        length += 1
+    return length
 
 
 def _get(data: Any, path: tuple[str | int, ...]) -> Any:

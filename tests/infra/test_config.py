@@ -269,3 +269,10 @@ def test_app_exits_2_listing_every_problem() -> None:
     assert "services.frontend.memory: 8192 is not valid with cpu 512" in result.stderr
     assert result.stderr.splitlines()[-1].startswith("(rules across keys")
     assert "Traceback" not in result.stderr
+
+
+def test_a_misspelt_service_in_a_variable_names_the_variable(tmp_path: Path) -> None:
+    variable = "APP_CONFIG__SERVICES__FRONTND__DESIRED_COUNT"
+    problems = errors_of(config_dir_with(tmp_path), environ={variable: "3"})
+    assert problems and all(p.startswith(f"environment variable {variable}: services.frontnd.")
+                            for p in problems), problems  # fmt: skip

@@ -15,7 +15,9 @@ from pathlib import Path
 
 from infra.config import AppConfig, ConfigError, environments, load_config, load_with_origins
 from infra.ops import cost, cost_report, synth
+from infra.ops.checks import run_checks
 from infra.ops.preview import PreviewError, preview
+from infra.ops.preview_report import as_json, exit_code, print_human
 from infra.ops.render import progress, say, table
 from infra.ops.show import annotated_yaml
 from infra.paths import ROOT
@@ -62,10 +64,6 @@ def main(argv: list[str] | None = None) -> int:
 
 
 def _preview(config: AppConfig, against: str, machine: bool, use_cache: bool) -> int:
-    # Imported here, as the diff in preview(): cfn-lint's schemas load slowly.
-    from infra.ops.checks import run_checks
-    from infra.ops.preview_report import as_json, exit_code, print_human
-
     diff = preview(config, against, use_cache)
     findings = run_checks(diff)
     if machine:

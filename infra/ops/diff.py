@@ -14,8 +14,6 @@ from dataclasses import dataclass, field
 from functools import cache
 from typing import Any, Literal
 
-from cfnlint.schema import PROVIDER_SCHEMA_MANAGER
-
 # The schemas are the same in every commercial region for these types.
 SCHEMA_REGION = "us-east-1"
 
@@ -92,6 +90,10 @@ class Diff:
 @cache
 def create_only(resource_type: str) -> tuple[tuple[str, ...], ...]:
     """The create-only property paths of a type, ``*`` for any list index."""
+    # Imported on first use: cfn-lint takes about a second to load, which the
+    # commands of `python -m infra` that never diff (config show, cost) need not pay.
+    from cfnlint.schema import PROVIDER_SCHEMA_MANAGER
+
     try:
         schema = PROVIDER_SCHEMA_MANAGER.get_resource_schema(SCHEMA_REGION, resource_type)
     except Exception:  # custom resources and types cfn-lint does not know

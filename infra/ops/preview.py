@@ -19,15 +19,12 @@ import subprocess
 import tempfile
 from importlib.metadata import version
 from pathlib import Path
-from typing import TYPE_CHECKING
 
 from infra.config import ENV_PREFIX, AppConfig
 from infra.ops import synth
+from infra.ops.diff import Diff, compare
 from infra.ops.render import progress
 from infra.paths import ROOT
-
-if TYPE_CHECKING:
-    from infra.ops.diff import Diff
 
 
 class PreviewError(Exception):
@@ -65,10 +62,6 @@ def stateful_stacks(config: AppConfig) -> frozenset[str]:
 
 def preview(config: AppConfig, against: str = "HEAD", use_cache: bool = True) -> Diff:
     """Templates of ``config.env`` from the working tree compared with those at ``against``."""
-    # Imported here: the diff loads cfn-lint's schemas (a second of start-up), which
-    # the other commands of `python -m infra` need not pay for.
-    from infra.ops.diff import compare
-
     top = Path(git("rev-parse", "--show-toplevel"))
     try:
         commit = git("rev-parse", "--verify", "--quiet", f"{against}^{{commit}}")

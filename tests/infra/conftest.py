@@ -93,10 +93,15 @@ def synth_edited(tmp_path: Path) -> Callable[..., Synth]:
 
     def run(env: str, base: Edit | None = None, **envs: Edit) -> Synth:
         workdir = Path(tempfile.mkdtemp(dir=tmp_path))  # one per call: a test may synth twice
-        config_dir = config_dir_with(workdir, base, **envs)
-        return synthesize(load_config(env, config_dir, environ={}), workdir / "cdk.out")
+        return synthesize_edited(workdir, env, base, **envs)
 
     return run
+
+
+def synthesize_edited(workdir: Path, env: str, base: Edit | None = None, **envs: Edit) -> Synth:
+    """``env`` synthesized from a copy of config/ in ``workdir`` with the edits applied."""
+    config_dir = config_dir_with(workdir, base, **envs)
+    return synthesize(load_config(env, config_dir, environ={}), workdir / "cdk.out")
 
 
 CERTIFICATE = "arn:aws:acm:eu-west-1:123456789012:certificate/0f1e2d3c-aaaa-bbbb-cccc-1234567890ab"
@@ -135,11 +140,7 @@ class Variants:
     def __getitem__(self, name: str) -> Synth:
         if name not in self._made:
             env, edits = VARIANTS[name]
-            envs = {file: edit for file, edit in edits.items() if file != "base"}
-            config_dir = config_dir_with(self._workdir / name, edits.get("base"), **envs)
-            self._made[name] = synthesize(
-                load_config(env, config_dir, environ={}), self._workdir / name / "cdk.out"
-            )
+            self._made[name] = synthesize_edited(self._workdir / name, env, **edits)
         return self._made[name]
 
 

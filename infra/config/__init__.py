@@ -7,8 +7,10 @@ both. One job per module:
 - :mod:`.model`: the schema (keys, types, defaults, field rules);
 - :mod:`.rules`: rules across keys (sizes, the ``connects_to`` graph, counts);
 - :mod:`.injected`: the variables the infrastructure sets in a container;
-- :mod:`.load`: reading and merging the layers through pydantic-settings;
-- :mod:`.origins` and :mod:`.errors`: where a key came from, and error lines.
+- :mod:`.files`: reading one YAML file: its data, each key's line, duplicate keys;
+- :mod:`.load`: merging the layers through pydantic-settings;
+- :mod:`.origins` and :mod:`.errors`: where a key came from (file and line, or
+  variable), and error lines.
 
 The rest of the app imports from here.
 """

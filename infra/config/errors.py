@@ -15,7 +15,7 @@ class Problem:
 
 class ConfigError(Exception):
     """A config that cannot be deployed; ``problems`` holds one line per issue,
-    each naming the file (or variable) and the key."""
+    each naming the file and line (or the variable) and the key."""
 
     def __init__(self, problems: list[str], note: str | None = None) -> None:
         super().__init__("\n".join([*problems, *([note] if note else [])]))

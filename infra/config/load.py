@@ -1,8 +1,9 @@
 """Loading one environment: ``base.yaml``, then ``<env>.yaml``, then variables, validated.
 
-pydantic-settings reads and merges the layers (mappings merge key by key,
-lists and scalars replace) and types them into :class:`AppConfig`; this module
-adds the cross-key rules and turns every problem into a line naming its file.
+pydantic-settings merges the layers (mappings merge key by key, lists and
+scalars replace; each file read by :mod:`infra.config.files`) and types them
+into :class:`AppConfig`; this module adds the cross-key rules and turns every
+problem into a line naming its file and line.
 """
 
 from __future__ import annotations
@@ -12,7 +13,6 @@ from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 
-import yaml
 from pydantic import ValidationError
 from pydantic_settings import (
     BaseSettings,
@@ -22,6 +22,7 @@ from pydantic_settings import (
 )
 
 from infra.config.errors import ConfigError
+from infra.config.files import Document, read
 from infra.config.model import ENV_PREFIX, AppConfig
 from infra.config.origins import Origins, error_path, pydantic_line
 from infra.config.rules import check_rules, partial_rules
@@ -34,34 +35,16 @@ CROSS_KEY_NOTE = (
 
 
 class _YamlFile(YamlConfigSettingsSource):
-    """One config file as a settings source; bad YAML becomes a ConfigError."""
+    """One config file as a settings source; bad YAML becomes a ConfigError naming the line."""
 
     def __init__(self, settings_cls: type[BaseSettings], path: Path, label: str) -> None:
-        self.label = label
+        self.document = Document(label, {})
         super().__init__(settings_cls, yaml_file=path)
 
     def _read_file(self, file_path: Any) -> dict[str, Any]:
-        try:
-            data = super()._read_file(file_path)
-        except yaml.YAMLError as error:
-            mark = getattr(error, "problem_mark", None)
-            where = f" line {mark.line + 1}" if mark is not None else ""
-            reason = getattr(error, "problem", None) or str(error)
-            raise ConfigError([f"{self.label}:{where}: not valid YAML: {reason}"]) from None
-        if not isinstance(data, dict):
-            raise ConfigError(
-                [
-                    f"{self.label}: the top level must be a mapping of keys, "
-                    f"not a {type(data).__name__}"
-                ]
-            )
-        # YAML reads `0:`, `yes:` or `null:` as a number, boolean or null key.
-        odd = [key for key in data if not isinstance(key, str)]
-        if odd:
-            raise ConfigError(
-                [f"{self.label}: {key!r}: a top-level key must be text; quote it" for key in odd]
-            )
-        return data
+        # Bytes: PyYAML decodes them, and bad bytes become a YAML error, not a traceback.
+        self.document = read(Path(file_path).read_bytes(), self.document.label)
+        return self.document.data
 
 
 class _Environment(EnvSettingsSource):
@@ -130,7 +113,7 @@ def load_with_origins(
     yaml_sources = [_YamlFile(AppConfig, path, _label(path)) for path in files]
     env_source = _Environment(AppConfig, overrides)
     merged = _Merged(AppConfig)
-    origins = Origins([(s.label, s.yaml_data) for s in yaml_sources], overrides)
+    origins = Origins([s.document for s in yaml_sources], overrides)
 
     class _Loaded(AppConfig):
         @classmethod
@@ -147,9 +130,9 @@ def load_with_origins(
             return (init_settings, env_source, *yaml_sources, merged)
 
     problems = [
-        f"{s.label}: env: is the file's own name; remove the key"
+        f"{s.document.at(('env',))}: env: is the file's own name; remove the key"
         for s in yaml_sources
-        if "env" in s.yaml_data
+        if "env" in s.document.data
     ]
     try:
         config: AppConfig = _Loaded(env=env)

@@ -8,10 +8,11 @@ keys (cpu with memory, the ``connects_to`` graph ...) live in
 from __future__ import annotations
 
 import ipaddress
+import types
 from collections.abc import Mapping
 from enum import StrEnum
 from graphlib import TopologicalSorter
-from typing import Annotated, Literal
+from typing import Annotated, Any, Literal, Union, get_args, get_origin
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
@@ -248,3 +249,33 @@ class AppConfig(BaseSettings):
 def join_values(values: Mapping[int, object] | tuple[int, ...]) -> str:
     """``256, 512, 1024``: allowed values as an error message lists them."""
     return ", ".join(str(v) for v in values)
+
+
+def keys_at(path: tuple[str | int, ...]) -> list[str]:
+    """The keys the schema allows in the mapping at ``path`` (``()``: the top level);
+    none where ``path`` is no model (a free-form mapping such as ``environment``)."""
+    kind: Any = AppConfig
+    for part in path:
+        kind = _model_or_dict(kind)
+        if isinstance(kind, type) and issubclass(kind, BaseModel):
+            field = kind.model_fields.get(str(part))
+            if field is None:
+                return []
+            kind = field.annotation
+        elif get_origin(kind) is dict:
+            kind = get_args(kind)[1]  # services.<name>: any name, one model
+        else:
+            return []
+    kind = _model_or_dict(kind)
+    return list(kind.model_fields) if isinstance(kind, type) and issubclass(kind, BaseModel) else []
+
+
+def _model_or_dict(kind: Any) -> Any:
+    """The model or mapping type inside ``Annotated[...]`` or ``X | None``, else ``kind``."""
+    if get_origin(kind) is Annotated:
+        return _model_or_dict(get_args(kind)[0])
+    if get_origin(kind) in (Union, types.UnionType):
+        for arg in map(_model_or_dict, get_args(kind)):
+            if get_origin(arg) is dict or (isinstance(arg, type) and issubclass(arg, BaseModel)):
+                return arg
+    return kind

@@ -1,16 +1,19 @@
 """Where each key of a loaded config came from, and config errors as lines that say so.
 
-Every config error reads ``<file or variable>: <key.path>: <message>``;
-``config show`` marks every value with the same origin.
+Every config error reads ``<file>:<line>: <key.path>: <message>`` (or names the
+``APP_CONFIG__`` variable, which has no line); ``config show`` marks every value
+with the same origin.
 """
 
 from __future__ import annotations
 
+import difflib
 from collections.abc import Mapping
 from typing import Any
 
 from infra.config.errors import Problem
-from infra.config.model import ENV_DELIMITER, ENV_PREFIX, PATTERN_HELP
+from infra.config.files import Document
+from infra.config.model import ENV_DELIMITER, ENV_PREFIX, PATTERN_HELP, keys_at
 
 
 def _path(path: tuple[str | int, ...]) -> str:
@@ -18,18 +21,18 @@ def _path(path: tuple[str | int, ...]) -> str:
 
 
 class Origins:
-    """Answers which file (or variable) a key path was set in.
+    """Answers which file and line (or variable) a key path was set in.
 
-    ``layers`` are (label, data) of each file, the most specific (env) first;
+    ``layers`` are the files as read, the most specific (env) first;
     ``overrides`` the ``APP_CONFIG__`` variables that were read.
     """
 
-    def __init__(self, layers: list[tuple[str, Any]], overrides: Mapping[str, str]) -> None:
+    def __init__(self, layers: list[Document], overrides: Mapping[str, str]) -> None:
         self._layers = layers
         self._overrides = overrides
 
     def line(self, problem: Problem) -> str:
-        """``<file>: <key.path>: <message>``, the form of every config error."""
+        """``<file>:<line>: <key.path>: <message>``, the form of every config error."""
         return f"{self.label(problem.path)}: {_path(problem.path)}: {problem.message}"
 
     def _variable(self, path: tuple[str | int, ...]) -> str | None:
@@ -44,22 +47,26 @@ class Origins:
                 return f"environment variable {key}"
         for key, parts in found.items():
             shared = path[: _shared_length(parts, lowered)]
-            if shared and not any(_has(data, shared) for _, data in self._layers):
+            if shared and not any(_has(layer.data, shared) for layer in self._layers):
                 return f"environment variable {key}"
         return None
 
     def label(self, path: tuple[str | int, ...]) -> str:
-        """The file(s) or variable to blame for ``path``, for an error line."""
+        """The file(s) and line or the variable to blame for ``path``, for an error line."""
         variable = self._variable(path)
         if variable is not None:
             return variable
-        # The deepest prefix of the path that a file sets names that file;
-        # where several files set it, the most specific (env) file wins.
+        # The deepest prefix of the path that a file sets names that file and the
+        # prefix's line (for a missing key, the mapping it is missing from); where
+        # several files set the path itself, the most specific (env) file wins.
         for depth in range(len(path), -1, -1):
-            found = [label for label, data in self._layers if _has(data, path[:depth])]
+            at = path[:depth]
+            found = [layer for layer in self._layers if _has(layer.data, at)]
             if found:
-                return found[0] if depth == len(path) else " + ".join(reversed(found))
-        return self._layers[-1][0]
+                if depth == len(path):
+                    return found[0].at(at)
+                return " + ".join(layer.at(at) for layer in reversed(found))
+        return self._layers[-1].label
 
     def source(self, path: tuple[str | int, ...]) -> str:
         """Where the value at exactly ``path`` came from: a variable, the most
@@ -68,12 +75,12 @@ class Origins:
         if variable is not None:
             return variable
         for depth in range(len(path), 0, -1):
-            for label, data in self._layers:
+            for layer in self._layers:
                 # A file that sets a whole list or scalar owns everything in it.
-                if _has(data, path[:depth]) and (
-                    depth == len(path) or not isinstance(_get(data, path[:depth]), dict)
+                if _has(layer.data, path[:depth]) and (
+                    depth == len(path) or not isinstance(_get(layer.data, path[:depth]), dict)
                 ):
-                    return label
+                    return layer.label
         return "default"
 
 
@@ -113,7 +120,7 @@ def pydantic_line(error: Any, origins: Origins) -> str:
     path = error_path(error)
     kind, message = error["type"], error["msg"]
     if kind == "extra_forbidden":
-        message = "unknown key (check the spelling; see the config reference in README.md)"
+        message = _unknown_key(path)
     elif kind == "missing":
         message = "required key is missing"
     elif kind == "value_error":
@@ -126,6 +133,16 @@ def pydantic_line(error: Any, origins: Origins) -> str:
     else:
         message = f"{error['input']!r}: {message}" if _is_scalar(error.get("input")) else message
     return origins.line(Problem(path, message))
+
+
+def _unknown_key(path: tuple[str | int, ...]) -> str:
+    """``unknown key``, with the nearest key allowed in its place when one is near."""
+    # `env` is the file's own name (from --context), never a key to write.
+    allowed = [key for key in keys_at(path[:-1]) if key != "env"]
+    near = difflib.get_close_matches(str(path[-1]), allowed, n=1) if path else []
+    if near:
+        return f"unknown key; did you mean {near[0]}?"
+    return "unknown key (check the spelling; see the config reference in README.md)"
 
 
 def _is_scalar(value: object) -> bool:

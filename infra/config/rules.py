@@ -79,15 +79,16 @@ def _placement_rules(
         yield Problem(
             ("network", "nat_gateways"), f"{net.nat_gateways} is more than max_azs {net.max_azs}"
         )
+    # Each blames the key that is set (it has a line), not the one missing.
     if (account is None) != (region is None):
         yield Problem(
-            ("account" if account is None else "region",),
+            ("region" if account is None else "account",),
             "account and region must be set together (or neither)",
         )
-    if account is not None and listed is None:
+    if account is not None and region is not None and listed is None:
         yield Problem(
-            ("availability_zones",),
-            "required when account and region are set; synthesis would otherwise "
+            ("account",),
+            "with region, availability_zones must be listed; synthesis would otherwise "
             "invent dummy zones (e.g. [eu-west-1a, eu-west-1b])",
         )
     for index, zone in enumerate(listed or []):

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import os
+import re
 import subprocess
 import sys
 from pathlib import Path
@@ -125,10 +126,10 @@ BAD_DEV_YAML = [
     ("network: {cidr: 10.0.0.0/26}", "network.cidr: 10.0.0.0/26 must be between /16 and /24"),
     ("cluster: {namespace: Service Local}",
      "cluster.namespace: 'Service Local' is not a lowercase DNS name"),
-    ('account: "123456789012"', "region: account and region must be set together"),
+    ('account: "123456789012"', "account: account and region must be set together"),
     ("account: 123456789012", "account: 123456789012: Input should be a valid string"),
     ('account: "123456789012"\nregion: eu-west-1',
-     "availability_zones: required when account and region are set"),
+     "account: with region, availability_zones must be listed"),
     ('account: "123456789012"\nregion: eu-west-1\navailability_zones: [us-east-1a]',
      "availability_zones.0: 'us-east-1a' is not a zone of eu-west-1"),
     ("region: europe", "region: 'europe' is not an AWS region name"),
@@ -143,7 +144,8 @@ def test_bad_input_is_rejected_naming_file_and_key(
     tmp_path: Path, text: str, expected: str
 ) -> None:
     problems = errors_of(dev_with(tmp_path, text))
-    assert any(f"dev.yaml: {expected}" in p for p in problems), problems
+    # Every one of these comes from a line of dev.yaml, and names it.
+    assert any(re.search(rf"dev\.yaml:\d+: {re.escape(expected)}", p) for p in problems), problems
 
 
 def test_all_errors_of_a_file_are_reported_at_once(tmp_path: Path) -> None:
@@ -186,18 +188,144 @@ def test_error_in_base_names_base(tmp_path: Path) -> None:
         base["services"]["backend"]["memory"] = 3000
 
     problems = errors_of(config_dir_with(tmp_path, base=edit))
-    assert any("base.yaml: services.backend.memory: 3000 is not valid" in p for p in problems)
+    assert any(re.search(r"base\.yaml:\d+: services\.backend\.memory: 3000 is not valid", p)
+               for p in problems), problems  # fmt: skip
 
 
 def test_malformed_yaml_names_file_and_line(tmp_path: Path) -> None:
     problems = errors_of(dev_with(tmp_path, "network:\n  cidr: [10.0.0.0/16\nlogging: {}\n"))
     assert len(problems) == 1
-    assert "dev.yaml: line 3: not valid YAML" in problems[0], problems
+    assert "dev.yaml:3: not valid YAML: expected ',' or ']'" in problems[0], problems
+
+
+INDENTATION = "check the indentation"
+BAD_INDENTATION = [
+    # A key indented less than the keys beside it.
+    ("services:\n  frontend:\n    cpu: 512\n   memory: 1024\n", 4, INDENTATION),
+    # A key indented more than the one above it.
+    ("services:\n  frontend:\n    cpu: 512\n      memory: 1024\n", 4, INDENTATION),
+    # A list item out of line with the one above.
+    ("services:\n  frontend:\n    scratch:\n    - /tmp\n   - /var\n", 5, INDENTATION),
+    ("services:\n\tfrontend: {}\n", 2, "indent with spaces"),
+    ("services:\n  frontend:\n    image: redis: 7\n", 3, "quote a value that holds ': '"),
+]  # fmt: skip
+
+
+@pytest.mark.parametrize(("text", "line", "hint"), BAD_INDENTATION)
+def test_a_yaml_error_that_is_likely_indentation_says_so(
+    tmp_path: Path, text: str, line: int, hint: str
+) -> None:
+    (problem,) = errors_of(dev_with(tmp_path, text))
+    assert problem.startswith(f"{tmp_path}/config/dev.yaml:{line}: not valid YAML: "), problem
+    assert hint in problem
+
+
+def test_an_unknown_key_suggests_the_nearest_valid_one(tmp_path: Path) -> None:
+    problems = errors_of(dev_with(tmp_path, (
+        "services:\n"
+        "  frontend:\n"
+        "    desired_cont: 2\n"
+        "    public: {helth_check_path: /}\n"
+        "netwrok: {}\n"
+        "logging: {unrelated: 1}\n"
+    )))  # fmt: skip
+    label = f"{tmp_path}/config/dev.yaml"
+    assert sorted(problems) == sorted([
+        f"{label}:3: services.frontend.desired_cont: unknown key; did you mean desired_count?",
+        f"{label}:4: services.frontend.public.helth_check_path: unknown key; "
+        "did you mean health_check_path?",
+        f"{label}:5: netwrok: unknown key; did you mean network?",
+        f"{label}:6: logging.unrelated: unknown key (check the spelling; see the config "
+        "reference in README.md)",
+    ])  # fmt: skip
+
+
+def test_errors_name_the_line_in_the_file_that_sets_the_key(tmp_path: Path) -> None:
+    problems = errors_of(dev_with(tmp_path, (
+        "# a comment, then a blank line\n"
+        "\n"
+        "network:\n"
+        "  nat_gateways: 3\n"
+        "services:\n"
+        "  frontend:\n"
+        "    cpu: 256\n"
+        "    memory: 4096\n"
+        "    scratch:\n"
+        "      - /tmp\n"
+        "      - relative\n"
+    )))  # fmt: skip
+    label = f"{tmp_path}/config/dev.yaml"
+    assert problems[0] == f"{label}:11: services.frontend.scratch.1: 'relative' is not an " \
+        "absolute directory path such as /tmp"  # fmt: skip
+    assert f"{label}:4: network.nat_gateways: 3 is more than max_azs 2" in problems
+    # A required key that is missing: the line of the mapping it is missing from.
+    again = tmp_path / "again"
+    missing = errors_of(dev_with(again, "services:\n  worker:\n    image: busybox\n    port: 80\n"))
+    assert missing == [f"{again}/config/dev.yaml:2: services.worker.user: required key is missing"]
+
+
+def test_account_without_region_names_the_line_that_sets_it(tmp_path: Path) -> None:
+    alone, both = tmp_path / "alone", tmp_path / "both"
+    assert errors_of(dev_with(alone, 'network: {}\naccount: "123456789012"\n')) == [
+        f"{alone}/config/dev.yaml:2: account: account and region must be set together (or neither)"
+    ]
+    assert errors_of(dev_with(both, 'account: "123456789012"\nregion: eu-west-1\n')) == [
+        f"{both}/config/dev.yaml:1: account: with region, availability_zones must be listed; synthesis would "
+        "otherwise invent dummy zones (e.g. [eu-west-1a, eu-west-1b])"
+    ]
+
+
+DUPLICATES = [
+    ("network:\n  nat_gateways: 1\n  nat_gateways: 2\n",
+     ["3: network.nat_gateways: set twice (first on line 2)"]),
+    ("logging: {retention_days: 7}\nnetwork: {}\nlogging: {retention_days: 14}\n",
+     ["3: logging: set twice (first on line 1)"]),
+    ("services:\n  frontend:\n    cpu: 512\n  frontend:\n    memory: 1024\n",
+     ["4: services.frontend: set twice (first on line 2)"]),
+    ("services: {frontend: {cpu: 512, cpu: 1024}}\n",
+     ["1: services.frontend.cpu: set twice (first on line 1)"]),
+    ("services:\n  frontend:\n    environment: {A: x}\n    environment:\n      A: x\n      A: y\n",
+     ["4: services.frontend.environment: set twice (first on line 3)",
+      "6: services.frontend.environment.A: set twice (first on line 5)"]),
+]  # fmt: skip
+
+
+@pytest.mark.parametrize(("text", "expected"), DUPLICATES)
+def test_duplicate_keys_are_rejected_with_file_line_and_key(
+    tmp_path: Path, text: str, expected: list[str]
+) -> None:
+    label = f"{tmp_path}/config/dev.yaml"
+    tail = "; YAML would keep only the last: remove one"
+    assert errors_of(dev_with(tmp_path, text)) == [f"{label}:{e}{tail}" for e in expected]
+
+
+def test_duplicate_keys_in_base_are_rejected_too(tmp_path: Path) -> None:
+    config_dir = config_dir_with(tmp_path)
+    base = config_dir / "base.yaml"
+    base.write_text(base.read_text() + "app: other\n")
+    (problem,) = errors_of(config_dir)
+    assert problem.startswith(f"{base}:")
+    assert problem.endswith(": app: set twice (first on line 3); YAML would keep only the last: "
+                            "remove one")  # fmt: skip
+
+
+def test_anchors_and_merge_keys_are_not_duplicates(tmp_path: Path) -> None:
+    text = (
+        "services:\n"
+        "  frontend:\n"
+        "    environment: &shared {A: x, B: y}\n"
+        "  backend:\n"
+        "    environment:\n"
+        "      <<: *shared\n"
+        "      A: z\n"
+    )
+    config = load_config("dev", dev_with(tmp_path, text), environ={})
+    assert config.services["backend"].environment == {"A": "z", "B": "y"}
 
 
 def test_top_level_must_be_a_mapping(tmp_path: Path) -> None:
     assert errors_of(dev_with(tmp_path, "- network\n")) == [
-        f"{tmp_path}/config/dev.yaml: the top level must be a mapping of keys, not a list"
+        f"{tmp_path}/config/dev.yaml:1: the top level must be a mapping of keys, not a list"
     ]
 
 

@@ -83,6 +83,20 @@ def test_any_text_as_an_env_file(tmp_path: Path, text: str) -> None:
     loads(config_dir)
 
 
+# YAML's punctuation, so that anchors (&a), aliases (*a), merge keys (<<), tags,
+# flow and block collections and keys set twice come up often.
+YAML_SOUP = st.lists(st.sampled_from([*"ab1:-?&*<![]{}, '#", "\n", "\n  ", "\t"]),
+                    max_size=60).map("".join)  # fmt: skip
+
+
+@FUZZ
+@given(text=YAML_SOUP)
+def test_yaml_punctuation_as_an_env_file(tmp_path: Path, text: str) -> None:
+    config_dir = fresh_dir(tmp_path)
+    (config_dir / "dev.yaml").write_text(text)
+    loads(config_dir)
+
+
 def paths(value: Any, at: tuple[Any, ...] = ()) -> list[tuple[Any, ...]]:
     """Every key path inside a loaded YAML document."""
     found = [at]

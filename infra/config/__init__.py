@@ -5,7 +5,8 @@ overrides any key in it; variables ``APP_CONFIG__<KEY>__<KEY>...`` override
 both. One job per module:
 
 - :mod:`.model`: the schema (keys, types, defaults, field rules);
-- :mod:`.rules`: rules across keys (sizes, the ``connects_to`` graph, counts);
+- :mod:`.rules`: rules across keys (sizes, the ``connects_to`` graph, counts),
+  and the advisories: keys set to no effect (``desired_count`` with autoscaling);
 - :mod:`.injected`: the variables the infrastructure sets in a container;
 - :mod:`.files`: reading one YAML file: its data, each key's line, duplicate keys;
 - :mod:`.load`: merging the layers through pydantic-settings;
@@ -34,6 +35,7 @@ from infra.config.model import (
     ServiceConfig,
 )
 from infra.config.origins import Origins
+from infra.config.rules import Ignored, advisories, ignored_keys
 
 __all__ = [
     "ENV_PREFIX",
@@ -45,6 +47,7 @@ __all__ = [
     "ClusterConfig",
     "ConfigError",
     "HealthCheckConfig",
+    "Ignored",
     "Injected",
     "LoggingConfig",
     "NetworkConfig",
@@ -52,7 +55,9 @@ __all__ = [
     "PublicConfig",
     "Removal",
     "ServiceConfig",
+    "advisories",
     "environments",
+    "ignored_keys",
     "injected",
     "load_config",
     "load_with_origins",

@@ -176,6 +176,7 @@ class ServiceConfig(_Strict):
     port: Port
     cpu: int = 256
     memory: int = 512
+    # Ignored with autoscaling (the scaler owns the count): rules.ignored_keys warns.
     desired_count: int = Field(1, ge=0, le=1000)
     stateful: bool = False
     connects_to: list[Name] = []

@@ -8,6 +8,7 @@ path to blame; :mod:`infra.config.origins` turns it into a line naming the file.
 from __future__ import annotations
 
 from collections.abc import Collection, Iterator, Mapping
+from dataclasses import dataclass
 from graphlib import CycleError, TopologicalSorter
 from typing import Any
 
@@ -163,7 +164,12 @@ def _public_rules(at: tuple[str, ...], public: PublicConfig | None) -> Iterator[
 
 
 def _count_rules(at: tuple[str, ...], svc: ServiceConfig) -> Iterator[Problem]:
-    """A stateful service runs exactly one task; autoscaling bounds hold the desired count."""
+    """A stateful service runs exactly one task; autoscaling's bounds are in order.
+
+    With autoscaling, desired_count is not checked against the bounds: the
+    template ignores it (see :func:`ignored_keys`), and a default of 1 below a
+    ``min`` of 2 must not force users to write a value that does nothing.
+    """
     scaling = svc.autoscaling
     if svc.stateful:
         if svc.desired_count != 1:
@@ -173,12 +179,48 @@ def _count_rules(at: tuple[str, ...], svc: ServiceConfig) -> Iterator[Problem]:
             )
         if scaling is not None:
             yield Problem((*at, "autoscaling"), "a stateful service cannot autoscale")
-    elif scaling is not None:
-        if scaling.min > scaling.max:
-            yield Problem((*at, "autoscaling", "min"), f"{scaling.min} is above max {scaling.max}")
-        elif not scaling.min <= svc.desired_count <= scaling.max:
-            yield Problem(
-                (*at, "desired_count"),
-                f"{svc.desired_count} is outside autoscaling min {scaling.min} "
-                f"and max {scaling.max}",
+    elif scaling is not None and scaling.min > scaling.max:
+        yield Problem((*at, "autoscaling", "min"), f"{scaling.min} is above max {scaling.max}")
+
+
+@dataclass(frozen=True)
+class Ignored:
+    """A key that is set (in a file or variable) but changes nothing, because of ``cause``."""
+
+    path: tuple[str, ...]
+    cause: str
+    advice: str
+
+    def text(self) -> str:
+        """``<key.path> is ignored: <advice>``."""
+        return f"{'.'.join(self.path)} is ignored: {self.advice}"
+
+
+def ignored_keys(config: AppConfig) -> list[Ignored]:
+    """The keys a valid config sets to no effect.
+
+    With ``autoscaling`` the service's template has no desired count (a deploy
+    would otherwise reset what the scaler chose, see infra/services/service.py):
+    a new service starts at ``min`` and the scaler keeps it between ``min`` and
+    ``max``, so ``desired_count`` does nothing there.
+    """
+    found = []
+    for name, svc in config.services.items():
+        # model_fields_set: written in a file or variable, not left to its default.
+        if svc.autoscaling is not None and "desired_count" in svc.model_fields_set:
+            scaling = svc.autoscaling
+            found.append(
+                Ignored(
+                    ("services", name, "desired_count"),
+                    "autoscaling",
+                    f"autoscaling sets the count between min {scaling.min} and max "
+                    f"{scaling.max}; edit autoscaling.min/max to scale",
+                )
             )
+    return found
+
+
+def advisories(config: AppConfig) -> list[str]:
+    """What to warn about before deploying ``config`` (it is valid; these are not
+    errors): one line per key that is set to no effect. Pure: no output."""
+    return [ignored.text() for ignored in ignored_keys(config)]

@@ -6,7 +6,7 @@ import json
 from dataclasses import asdict
 from typing import Any
 
-from infra.config import AppConfig
+from infra.config import AppConfig, advisories
 from infra.ops.checks import Finding
 from infra.ops.diff import MISSING, Diff, ResourceChange
 from infra.ops.render import say
@@ -41,8 +41,11 @@ def _describe(change: ResourceChange) -> str:
 
 
 def print_human(diff: Diff, findings: list[Finding], config: AppConfig, against: str) -> None:
-    """A short summary: findings first, then each changed stack."""
+    """A short summary: notes on the config, findings, then each changed stack."""
     say(f"preview {config.env}: working tree against {against}", style="bold")
+    # An edit of a key the template ignores changes nothing below: say why first.
+    for note in advisories(config):
+        say(f"note: {note}", style="yellow")
     for finding in findings:
         change = finding.change
         say(f"WARNING {config.part_of(change.stack)}: {change.name} ({change.type}) "
@@ -70,7 +73,8 @@ def print_human(diff: Diff, findings: list[Finding], config: AppConfig, against:
 
 
 def as_json(diff: Diff, findings: list[Finding], config: AppConfig, against: str) -> str:
-    """The whole diff; ``warnings`` lists each finding's resource as ``<stack>/<name>``."""
+    """The whole diff; ``warnings`` lists each finding's resource as ``<stack>/<name>``,
+    ``notes`` the config's advisories (keys set to no effect)."""
 
     def plain(value: Any) -> Any:
         return None if value is MISSING else value
@@ -90,6 +94,7 @@ def as_json(diff: Diff, findings: list[Finding], config: AppConfig, against: str
             "against": against,
             "exit_code": exit_code(diff, findings),
             "warnings": [f"{f.change.stack}/{f.change.name}" for f in findings],
+            "notes": advisories(config),
             "stacks_added": diff.stacks_added,
             "stacks_removed": diff.stacks_removed,
             "stacks_unchanged": diff.stacks_unchanged,

@@ -1,4 +1,5 @@
-"""``config show``: the resolved config as YAML, each value marked with its origin."""
+"""``config show``: the resolved config as YAML, each value marked with its origin,
+and a value set to no effect marked ``(ignored: <cause>)``."""
 
 from __future__ import annotations
 
@@ -6,7 +7,7 @@ from typing import Any
 
 import yaml
 
-from infra.config import AppConfig, Origins
+from infra.config import AppConfig, Origins, ignored_keys
 
 INDENT = "  "
 COMMENT_COLUMN = 48
@@ -19,7 +20,8 @@ def annotated_yaml(config: AppConfig, origins: Origins) -> str:
     The text loads back (``yaml.safe_load``) to the config's own dump.
     """
     rows: list[tuple[str, str]] = []
-    _walk(config.model_dump(mode="json"), (), 0, origins, rows)
+    ignored = {i.path: f"(ignored: {i.cause})" for i in ignored_keys(config)}
+    _walk(config.model_dump(mode="json"), (), 0, origins, ignored, rows)
     # Comments line up, except after the odd very long value.
     width = min(max(len(text) for text, origin in rows if origin), COMMENT_COLUMN)
     return "\n".join(
@@ -32,6 +34,7 @@ def _walk(
     at: tuple[str | int, ...],
     depth: int,
     origins: Origins,
+    ignored: dict[tuple[str, ...], str],
     rows: list[tuple[str, str]],
 ) -> None:
     for key, inner in value.items():
@@ -39,10 +42,11 @@ def _walk(
         prefix = f"{INDENT * depth}{_scalar(key)}:"
         if isinstance(inner, dict) and inner:
             rows.append((prefix, ""))
-            _walk(inner, path, depth + 1, origins, rows)
+            _walk(inner, path, depth + 1, origins, ignored, rows)
         else:
             origin = "--env" if path == ("env",) else origins.source(path)
-            rows.append((f"{prefix} {_scalar(inner)}", origin))
+            mark = ignored.get(tuple(map(str, path)))
+            rows.append((f"{prefix} {_scalar(inner)}", f"{origin} {mark}" if mark else origin))
 
 
 def _scalar(value: Any) -> str:

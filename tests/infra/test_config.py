@@ -11,7 +11,7 @@ from pathlib import Path
 
 import pytest
 
-from infra.config import ConfigError, Removal, load_config
+from infra.config import ConfigError, Removal, advisories, load_config
 from infra.paths import ROOT
 from tests.infra.conftest import config_dir_with
 
@@ -101,8 +101,6 @@ BAD_DEV_YAML = [
      "services: connects_to forms a cycle"),
     ("services: {frontend: {autoscaling: {min: 4, max: 2}}}",
      "services.frontend.autoscaling.min: 4 is above max 2"),
-    ("services: {frontend: {desired_count: 9, autoscaling: {min: 1, max: 4}}}",
-     "services.frontend.desired_count: 9 is outside autoscaling min 1 and max 4"),
     ("services: {frontend: {autoscaling: {min: 1, max: 4, cpu_percent: 95}}}",
      "services.frontend.autoscaling.cpu_percent: 95"),
     ("services: {backend: {desired_count: 2}}",
@@ -366,6 +364,36 @@ def test_misspelt_environment_variable_is_an_error() -> None:
     assert any(
         "APP_CONFIG__SERVICES__FRONTEND__REPLICAS" in p and "unknown key" in p for p in problems
     ), problems
+
+
+IGNORED = ("services.frontend.desired_count is ignored: autoscaling sets the count between "
+           "min {} and max {}; edit autoscaling.min/max to scale")  # fmt: skip
+
+
+def test_desired_count_with_autoscaling_is_an_advisory_not_a_setting(tmp_path: Path) -> None:
+    """The template leaves the count to the scaler (infra/services/service.py): a
+    desired_count next to autoscaling does nothing, whatever its value."""
+    assert advisories(load_config("prod", environ={})) == [IGNORED.format(2, 8)]
+    assert advisories(load_config("dev", environ={})) == []
+    outside = dev_with(
+        tmp_path, "services: {frontend: {desired_count: 9, autoscaling: {min: 1, max: 4}}}"
+    )
+    assert advisories(load_config("dev", outside, environ={})) == [IGNORED.format(1, 4)]
+
+
+def test_autoscaling_needs_no_desired_count(tmp_path: Path) -> None:
+    """Removing the ignored key (as the advisory suggests) leaves a valid config, even
+    with a min above desired_count's default of 1."""
+
+    def drop(base: dict) -> None:  # type: ignore[type-arg]
+        del base["services"]["frontend"]["desired_count"]
+
+    def scale(dev: dict) -> None:  # type: ignore[type-arg]
+        dev["services"] = {"frontend": {"autoscaling": {"min": 3, "max": 6}}}
+
+    config = load_config("dev", config_dir_with(tmp_path, base=drop, dev=scale), environ={})
+    assert config.services["frontend"].autoscaling is not None
+    assert advisories(config) == []
 
 
 def run_app(env: str, **environ: str) -> subprocess.CompletedProcess[str]:

@@ -36,7 +36,11 @@ def test_config_show_names_where_each_value_came_from() -> None:
     text = annotated_yaml(config, origins)
     assert origin_of(text, "app: timestamper") == "config/base.yaml"  # a base key
     assert origin_of(text, "nat_gateways: 2") == "config/prod.yaml"  # an env override
-    assert origin_of(text, "desired_count: 3") == f"environment variable {variable}"
+    # prod autoscales the frontend, so its desired_count does nothing: show says so.
+    assert origin_of(text, "desired_count: 3") == (
+        f"environment variable {variable} (ignored: autoscaling)"
+    )
+    assert origin_of(text, "desired_count: 1") == "config/base.yaml"  # the backend's
     assert origin_of(text, "cidr:") == "config/base.yaml"
     assert origin_of(text, "cpu_percent: 60") == "config/prod.yaml"  # inside a prod-only mapping
     assert origins_of(text, "exec: false") == {"default"}  # not set anywhere

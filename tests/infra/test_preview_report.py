@@ -127,6 +127,21 @@ def test_no_changes_says_so(config: AppConfig, capsys: pytest.CaptureFixture[str
         "unchanged: network, cluster, backend, frontend", "no changes"]  # fmt: skip
 
 
+def test_a_key_the_template_ignores_is_noted_before_the_diff(
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    """prod's frontend autoscales: an edit of its desired_count changes no template,
+    and preview says why instead of a bare "no changes"."""
+    prod = load_config("prod", environ={})
+    nothing = Diff([], [], [s.replace("-dev-", "-prod-") for s in STACKS], [])
+    print_human(nothing, [], prod, "HEAD")
+    note = ("note: services.frontend.desired_count is ignored: autoscaling sets the count "
+            "between min 2 and max 8; edit autoscaling.min/max to scale")  # fmt: skip
+    assert capsys.readouterr().out.splitlines()[:2] == [
+        "preview prod: working tree against HEAD", note]  # fmt: skip
+    assert json.loads(as_json(nothing, [], prod, "HEAD"))["notes"] == [note.removeprefix("note: ")]
+
+
 def test_json_output(config: AppConfig) -> None:
     found = diff(NEW_VPC, SCALE, change(FRONTEND, "Url", "AWS::SSM::Parameter", "add",
                                         changes=[PropertyChange(("Value",), MISSING, "x", False)]))  # fmt: skip

@@ -95,7 +95,7 @@ def test_preview_end_to_end(repo: Path) -> None:
     edit(repo, "dev.yaml", lambda d: d.update(services={"frontend": {"memory": 4096}}))
     broken = run("preview", "--env", "dev", cwd=repo)
     assert broken.returncode == 2
-    assert "config/dev.yaml: services.frontend.memory: 4096 is not valid" in broken.stderr
+    assert "config/dev.yaml:8: services.frontend.memory: 4096 is not valid" in broken.stderr
 
 
 def test_the_cache_key_is_what_a_refs_templates_depend_on(monkeypatch: pytest.MonkeyPatch

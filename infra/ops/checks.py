@@ -12,6 +12,10 @@ from dataclasses import dataclass
 
 from infra.ops.diff import STATEFUL_SERVICE_TYPES, Diff, ResourceChange
 
+# ECS task definitions are immutable revisions: "replacing" one registers the next
+# revision and the service rolls over to it; REPLACE would make that sound destructive.
+REVISION_TYPES = frozenset({"AWS::ECS::TaskDefinition"})
+
 
 @dataclass(frozen=True)
 class Finding:
@@ -29,13 +33,18 @@ def stateful_replaced_or_removed(diff: Diff) -> Iterator[Finding]:
     for change in diff.resources:
         if not change.stateful or not (change.replacement or change.action == "remove"):
             continue
-        what = "REMOVED" if change.action == "remove" else f"REPLACED ({change.reason})"
+        if change.action == "remove":
+            what = "is REMOVED"
+        elif change.type in REVISION_TYPES:  # not destroyed, but the service restarts
+            what = f"gets a new revision ({change.reason})"
+        else:
+            what = f"is REPLACED ({change.reason})"
         loss = (
             "the stateful service restarts empty"
             if change.type in STATEFUL_SERVICE_TYPES
             else "its data or dependents go with it"
         )
-        yield Finding(change, f"is {what}: {loss}")
+        yield Finding(change, f"{what}: {loss}")
 
 
 CHECKS: tuple[Check, ...] = (stateful_replaced_or_removed,)

@@ -7,7 +7,7 @@ from dataclasses import asdict
 from typing import Any
 
 from infra.config import AppConfig, advisories
-from infra.ops.checks import Finding
+from infra.ops.checks import REVISION_TYPES, Finding
 from infra.ops.diff import MISSING, Diff, ResourceChange
 from infra.ops.render import say
 
@@ -15,6 +15,20 @@ from infra.ops.render import say
 def exit_code(diff: Diff, findings: list[Finding]) -> int:
     """0 nothing changes, 1 changes, 3 a check found something to look at first."""
     return 3 if findings else 1 if diff.changed else 0
+
+
+def summary(diff: Diff, findings: list[Finding]) -> str:
+    """The last line of the output: the exit code in plain words."""
+    code = exit_code(diff, findings)
+    if code == 0:
+        return "exit 0: no changes"
+    if code == 1:
+        return "exit 1: changes, no warnings"
+    one = len(findings) == 1
+    return (
+        f"exit 3: {len(findings)} warning{'' if one else 's'} above: "
+        f"review {'it' if one else 'them'} before deploying"
+    )
 
 
 def _value(value: Any) -> str:
@@ -60,16 +74,23 @@ def print_human(diff: Diff, findings: list[Finding], config: AppConfig, against:
         if change.stack != current:
             current = change.stack
             say(config.part_of(current), style="bold")
-        label = f"  {marks[change.action]} {change.name} ({change.type.split('::', 1)[-1]})"
-        if change.replacement:
-            label += f" REPLACE ({change.reason})"
-        detail = _describe(change)
-        style = "red" if change.replacement or change.action == "remove" else None
-        say(label + (f": {detail}" if detail else ""), style=style)
+        say(*_resource_line(change, marks[change.action]))
     if diff.stacks_unchanged:
         say("unchanged: " + ", ".join(config.part_of(s) for s in diff.stacks_unchanged))
-    if not diff.changed:
-        say("no changes")
+    say(summary(diff, findings), style="bold")
+
+
+def _resource_line(change: ResourceChange, mark: str) -> tuple[str, str | None]:
+    """``  ~ Name (Type) [REPLACE (why)]: details`` and its style (red: something goes)."""
+    label = f"  {mark} {change.name} ({change.type.split('::', 1)[-1]})"
+    revision = change.type in REVISION_TYPES
+    if change.replacement:
+        what = "new revision, rolling deploy" if revision else "REPLACE"
+        label += f" {what} ({change.reason})"
+    # Red: a removal, a replacement, or a new revision that restarts a stateful service.
+    gone = change.action == "remove" or (change.replacement and (change.stateful or not revision))
+    detail = _describe(change)
+    return label + (f": {detail}" if detail else ""), "red" if gone else None
 
 
 def as_json(diff: Diff, findings: list[Finding], config: AppConfig, against: str) -> str:
@@ -93,6 +114,7 @@ def as_json(diff: Diff, findings: list[Finding], config: AppConfig, against: str
             "env": config.env,
             "against": against,
             "exit_code": exit_code(diff, findings),
+            "summary": summary(diff, findings),
             "warnings": [f"{f.change.stack}/{f.change.name}" for f in findings],
             "notes": advisories(config),
             "stacks_added": diff.stacks_added,
@@ -104,4 +126,4 @@ def as_json(diff: Diff, findings: list[Finding], config: AppConfig, against: str
     )
 
 
-__all__ = ["as_json", "exit_code", "print_human"]
+__all__ = ["as_json", "exit_code", "print_human", "summary"]

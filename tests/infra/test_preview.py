@@ -76,7 +76,8 @@ def test_preview_end_to_end(repo: Path) -> None:
                         f"{old} -> {new}): its data or dependents go with it")  # fmt: skip
     assert "  ~ Service (ECS::Service): DesiredCount 1 -> 3" in lines
     assert f"  ~ FlowLogs (Logs::LogGroup) REPLACE (logical ID {old} -> {new})" in lines
-    assert lines[-1] == "unchanged: backend, cluster"
+    assert lines[-2:] == ["unchanged: backend, cluster",
+                          "exit 3: 1 warning above: review it before deploying"]  # fmt: skip
     assert len(list((repo / ".cache" / "preview").glob("*.json"))) == 1
     assert git(repo, "worktree", "list").count("\n") == 1  # the temporary checkout is gone
 
@@ -85,6 +86,7 @@ def test_preview_end_to_end(repo: Path) -> None:
     assert again.returncode == 3 and "cached)" in again.stderr, again.stderr
     report = json.loads(again.stdout)
     assert (report["exit_code"], report["warnings"]) == (3, ["timestamper-dev-network/FlowLogs"])
+    assert report["summary"] == "exit 3: 1 warning above: review it before deploying"
     (scaled,) = [r for r in report["resources"] if r["type"] == "AWS::ECS::Service"]
     assert scaled["changes"] == [
         {"property": "DesiredCount", "old": 1, "new": 3, "create_only": False}

@@ -10,7 +10,7 @@ import pytest
 from infra.config import AppConfig, load_config
 from infra.ops.checks import CHECKS, Finding, run_checks, stateful_replaced_or_removed
 from infra.ops.diff import MISSING, Diff, PropertyChange, ResourceChange
-from infra.ops.preview_report import as_json, exit_code, print_human
+from infra.ops.preview_report import as_json, exit_code, print_human, summary
 
 STACKS = [f"timestamper-dev-{p}" for p in ("network", "cluster", "backend", "frontend")]
 NETWORK, CLUSTER, BACKEND, FRONTEND = STACKS
@@ -41,7 +41,8 @@ GONE_LOGS = change(BACKEND, "Task/Logs", "AWS::Logs::LogGroup", "remove", statef
 REDIS_TASK = change(BACKEND, "Task/Definition", "AWS::ECS::TaskDefinition", replacement=True,
                     stateful=True, reason="create-only Cpu")  # fmt: skip
 STATELESS_TASK = change(FRONTEND, "Task/Definition", "AWS::ECS::TaskDefinition",
-                        replacement=True, reason="create-only Cpu")  # fmt: skip
+                        replacement=True, reason="create-only Cpu",
+                        changes=[PropertyChange(("Cpu",), "256", "512", True)])  # fmt: skip
 RENAMED = change(NETWORK, "FlowLogs", "AWS::Logs::LogGroup", "rename", replacement=True,
                  stateful=True, old_logical_id="FlowLogGroup99", reason="logical ID FlowLogGroup99 -> FlowLogs1234ABCD")  # fmt: skip
 
@@ -51,7 +52,7 @@ RENAMED = change(NETWORK, "FlowLogs", "AWS::Logs::LogGroup", "rename", replaceme
     [
         (NEW_VPC, "is REPLACED (create-only CidrBlock): its data or dependents go with it"),
         (GONE_LOGS, "is REMOVED: its data or dependents go with it"),
-        (REDIS_TASK, "is REPLACED (create-only Cpu): the stateful service restarts empty"),
+        (REDIS_TASK, "gets a new revision (create-only Cpu): the stateful service restarts empty"),
         (RENAMED, "is REPLACED (logical ID FlowLogGroup99 -> FlowLogs1234ABCD): its data or "
                   "dependents go with it"),
     ],
@@ -73,6 +74,30 @@ def test_exit_codes() -> None:
     assert exit_code(diff(SCALE), []) == 1
     assert exit_code(diff(added=[f"{FRONTEND}2"]), []) == 1
     assert exit_code(diff(NEW_VPC), run_checks(diff(NEW_VPC))) == 3
+
+
+def test_the_summary_says_what_the_exit_code_means() -> None:
+    assert summary(diff(), []) == "exit 0: no changes"
+    assert summary(diff(SCALE), []) == "exit 1: changes, no warnings"
+    one = diff(NEW_VPC, SCALE)
+    assert summary(one, run_checks(one)) == "exit 3: 1 warning above: review it before deploying"
+    two = diff(NEW_VPC, GONE_LOGS)
+    assert summary(two, run_checks(two)) == (
+        "exit 3: 2 warnings above: review them before deploying")  # fmt: skip
+
+
+def test_a_new_task_definition_is_a_revision_not_a_replacement(
+    config: AppConfig, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """ECS task definitions are immutable revisions: a new one rolls the service
+    over to it, which is nothing like replacing a database."""
+    found = diff(STATELESS_TASK)
+    print_human(found, run_checks(found), config, "HEAD")
+    lines = capsys.readouterr().out.splitlines()
+    assert "  ~ Task/Definition (ECS::TaskDefinition) new revision, rolling deploy " \
+        "(create-only Cpu): Cpu 256 -> 512" in lines  # fmt: skip
+    assert not any("REPLACE" in line for line in lines), lines
+    assert lines[-1] == "exit 1: changes, no warnings"
 
 
 def test_a_new_check_reaches_the_exit_code_and_both_outputs(
@@ -118,13 +143,14 @@ def test_human_output(config: AppConfig, capsys: pytest.CaptureFixture[str]) -> 
         "  ~ Public/LoadBalancer (ElasticLoadBalancingV2::LoadBalancer): P0 0 -> 1; P1 1 -> 2; "
         "P2 2 -> 3; P3 3 -> 4; changed: New, P4, Tags; and 2 more",
         "unchanged: cluster",
+        "exit 3: 2 warnings above: review them before deploying",
     ]  # fmt: skip
 
 
 def test_no_changes_says_so(config: AppConfig, capsys: pytest.CaptureFixture[str]) -> None:
     print_human(diff(), [], config, "HEAD")
     assert capsys.readouterr().out.splitlines()[-2:] == [
-        "unchanged: network, cluster, backend, frontend", "no changes"]  # fmt: skip
+        "unchanged: network, cluster, backend, frontend", "exit 0: no changes"]  # fmt: skip
 
 
 def test_a_key_the_template_ignores_is_noted_before_the_diff(
@@ -146,9 +172,10 @@ def test_json_output(config: AppConfig) -> None:
     found = diff(NEW_VPC, SCALE, change(FRONTEND, "Url", "AWS::SSM::Parameter", "add",
                                         changes=[PropertyChange(("Value",), MISSING, "x", False)]))  # fmt: skip
     report = json.loads(as_json(found, run_checks(found), config, "HEAD~1"))
-    assert {k: report[k] for k in ("env", "against", "exit_code", "warnings", "stacks_added",
-                                   "stacks_removed", "stacks_unchanged")} == {
+    assert {k: report[k] for k in ("env", "against", "exit_code", "summary", "warnings",
+                                   "stacks_added", "stacks_removed", "stacks_unchanged")} == {
         "env": "dev", "against": "HEAD~1", "exit_code": 3,
+        "summary": "exit 3: 1 warning above: review it before deploying",
         "warnings": [f"{NETWORK}/Vpc"], "stacks_added": [], "stacks_removed": [],
         "stacks_unchanged": [CLUSTER, BACKEND],
     }  # fmt: skip

@@ -7,12 +7,15 @@ killing the real thing.
 
 from __future__ import annotations
 
+import contextlib
+import http.client
 import os
 import shutil
 import signal
 import socket
 import subprocess
 import sys
+import threading
 import time
 import urllib.request
 from collections.abc import Mapping
@@ -88,6 +91,16 @@ class RedisServer:
             self.process.wait(timeout=10)
             self.process = None
 
+    def pause(self) -> None:
+        """SIGSTOP: the port still accepts connections, nothing ever answers (a hung task)."""
+        assert self.process is not None
+        self.process.send_signal(signal.SIGSTOP)
+
+    def resume(self) -> None:
+        """SIGCONT after ``pause()``."""
+        assert self.process is not None
+        self.process.send_signal(signal.SIGCONT)
+
     def __enter__(self) -> RedisServer:
         return self.start()
 
@@ -105,8 +118,14 @@ class Gunicorn:
         workers: int = 2,
         threads: int = 4,
         extra_args: tuple[str, ...] = (),
+        log: Path | None = None,
+        frontend: Path = FRONTEND,
     ) -> None:
+        """``log``: a file for gunicorn's stdout and stderr (else stderr shows, stdout is
+        dropped); ``frontend``: the app's folder (another checkout, for a benchmark)."""
         self.port = free_port()
+        self.log = log
+        self.frontend = frontend
         self.app = app
         self.env = {
             **os.environ,
@@ -131,7 +150,15 @@ class Gunicorn:
             *self.extra_args,
             self.app,
         ]
-        self.process = subprocess.Popen(args, cwd=FRONTEND, env=self.env, stdout=subprocess.DEVNULL)
+        if self.log is None:
+            self.process = subprocess.Popen(
+                args, cwd=self.frontend, env=self.env, stdout=subprocess.DEVNULL
+            )
+        else:
+            with self.log.open("ab") as out:
+                self.process = subprocess.Popen(
+                    args, cwd=self.frontend, env=self.env, stdout=out, stderr=out
+                )
         wait_until(self._healthy, 20, f"gunicorn on port {self.port}")
         return self
 
@@ -159,3 +186,63 @@ class Gunicorn:
 
     def __exit__(self, *exc: object) -> None:
         self.stop()
+
+
+def timed_get(
+    port: int, path: str = "/", timeout: float = 10, headers: Mapping[str, str] | None = None
+) -> tuple[int, float]:
+    """One GET on a fresh connection: the status (0 on a timeout or reset) and seconds taken."""
+    started = time.monotonic()
+    conn = http.client.HTTPConnection("127.0.0.1", port, timeout=timeout)
+    try:
+        conn.request("GET", path, headers=dict(headers or {}))
+        response = conn.getresponse()
+        response.read()
+        status = response.status
+    except OSError:
+        status = 0
+    finally:
+        conn.close()
+    return status, time.monotonic() - started
+
+
+class SlowClients:
+    """``count`` connections to ``port`` that send a request's headers a byte at a time.
+
+    Each starts a request line and then trickles one header byte every
+    ``interval`` seconds, never finishing: a slowloris. With ``trickle=False``
+    they connect and send nothing at all (idle connections).
+    """
+
+    def __init__(self, port: int, count: int, trickle: bool = True, interval: float = 0.5) -> None:
+        self.port = port
+        self.count = count
+        self.trickle = trickle
+        self.interval = interval
+        self.sockets: list[socket.socket] = []
+        self._stop = threading.Event()
+        self._thread = threading.Thread(target=self._drip, daemon=True)
+
+    def __enter__(self) -> SlowClients:
+        for _ in range(self.count):
+            sock = socket.create_connection(("127.0.0.1", self.port), timeout=5)
+            if self.trickle:
+                sock.sendall(b"GET / HTTP/1.1\r\nHost: 127.0.0.1\r\nX-Slow: ")
+            self.sockets.append(sock)
+        if self.trickle:
+            self._thread.start()
+        return self
+
+    def _drip(self) -> None:
+        while not self._stop.wait(self.interval):
+            for sock in self.sockets:
+                # The server may have given up on it: that is its right.
+                with contextlib.suppress(OSError):
+                    sock.send(b"a")
+
+    def __exit__(self, *exc: object) -> None:
+        self._stop.set()
+        if self._thread.is_alive():
+            self._thread.join(timeout=5)
+        for sock in self.sockets:
+            sock.close()

@@ -4,13 +4,15 @@ from __future__ import annotations
 
 import os
 import signal
+import socket
 import subprocess
 import urllib.request
 from typing import Any
 
+import redis
 import yaml
 
-from tests.support.servers import ROOT, free_port, wait_until
+from tests.support.servers import ROOT, RedisServer, free_port, wait_until
 
 
 def load(path: str) -> dict[str, Any]:
@@ -48,24 +50,47 @@ def test_compose_matches_base_config() -> None:
 
 
 def test_make_local_serves_the_app_without_docker() -> None:
-    port, redis_port = free_port(), free_port()
+    port = free_port()
+    # No REDIS_PORT: bin/local picks a free one itself.
+    env = {k: v for k, v in os.environ.items() if k != "REDIS_PORT"}
     process = subprocess.Popen(
-        [str(ROOT / "bin" / "local")],
-        env={**os.environ, "PORT": str(port), "REDIS_PORT": str(redis_port)},
+        [str(ROOT / "bin" / "local")], env={**env, "PORT": str(port)},
         stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, start_new_session=True,
     )  # fmt: skip
 
-    def visit() -> bool:
+    def get(path: str, timeout: float = 2) -> bytes:
+        with urllib.request.urlopen(f"http://127.0.0.1:{port}{path}", timeout=timeout) as response:
+            return bytes(response.read())
+
+    def ready() -> bool:  # readiness, not a visit: a timed-out poll must not count one
         try:
-            with urllib.request.urlopen(f"http://127.0.0.1:{port}/", timeout=1) as response:
-                return bool(response.status == 200)
+            return b"ready" in get("/readyz", timeout=1)
         except OSError:
             return False
 
     try:
-        wait_until(visit, 20, "make local")
-        with urllib.request.urlopen(f"http://127.0.0.1:{port}/api/visits", timeout=2) as response:
-            assert b'"count":1,' in response.read().replace(b" ", b"")
+        wait_until(ready, 20, "make local")
+        assert b'id="count">1<' in get("/")
+        assert b'"count":1,' in get("/api/visits").replace(b" ", b"")
     finally:
         os.killpg(process.pid, signal.SIGTERM)
         process.wait(timeout=20)
+
+
+def test_make_local_stops_when_its_redis_port_is_taken() -> None:
+    with RedisServer() as foreign:
+        before = redis.Redis(port=foreign.port)
+        before.set("someone-elses", "data")
+        port = free_port()
+        result = subprocess.run(
+            [str(ROOT / "bin" / "local")],
+            env={**os.environ, "PORT": str(port), "REDIS_PORT": str(foreign.port)},
+            capture_output=True, text=True, timeout=20,
+        )  # fmt: skip
+        assert result.returncode != 0
+        assert f"could not listen on 127.0.0.1:{foreign.port}" in result.stderr
+        assert "REDIS_PORT" in result.stderr
+        # The Redis that was there is untouched: no visits written, nothing gone.
+        assert before.keys() == [b"someone-elses"]
+    with socket.socket() as sock:  # and the frontend never started
+        assert sock.connect_ex(("127.0.0.1", port)) != 0

@@ -1,7 +1,8 @@
 """gunicorn settings for the frontend container, tuned by environment variables.
 
-PORT, WEB_CONCURRENCY (worker processes) and GUNICORN_THREADS (threads per
-worker) come from the task definition; the defaults suit a 0.25 vCPU task.
+PORT, WEB_CONCURRENCY (worker processes) and WORKER_CONNECTIONS (open
+connections per worker) come from the task definition; the defaults suit a
+0.25 vCPU, 512 MiB task.
 """
 
 import os
@@ -9,9 +10,15 @@ import sys
 
 bind = f"0.0.0.0:{os.environ.get('PORT', '5000')}"
 workers = int(os.environ.get("WEB_CONCURRENCY", "2"))
-# Threads, not more processes: a request mostly waits on one Redis round trip.
-worker_class = "gthread"
-threads = int(os.environ.get("GUNICORN_THREADS", "4"))
+# gevent: each connection is a greenlet (a few KiB), not one of a few threads.
+# With threads, a handful of clients that send their headers slowly, or
+# connect and send nothing, held every thread and stopped the app; greenlets
+# wait on them for nothing. A request mostly waits on one Redis round trip,
+# which gevent's monkey-patching (done by the worker before it imports the
+# app) makes cooperative for redis-py too.
+worker_class = "gevent"
+# Per worker; even the slow ones cost little memory, so 512 MiB holds them.
+worker_connections = int(os.environ.get("WORKER_CONNECTIONS", "1000"))
 # ECS sends SIGTERM and waits stopTimeout (30 s by default) before SIGKILL;
 # finish in-flight requests well inside that window.
 graceful_timeout = 20

@@ -29,8 +29,11 @@ def connect(settings: Settings) -> redis.Redis:
     redis-py retries ten times with backoff by default, which turns an outage
     into multi-second hangs. One immediate retry is enough to replace a pooled
     connection that died when Redis restarted; after that the caller gets the
-    error and answers 503. Creating the client does not connect, so the app
-    starts even when Redis (or its DNS name) is not there yet.
+    error and answers 503. A timeout is not retried: Redis is hung or
+    overloaded, a second wait only doubles the time to the 503, and the
+    MULTI/EXEC that timed out may have run, so running it again could count
+    a visit twice. Creating the client does not connect, so the app starts
+    even when Redis (or its DNS name) is not there yet.
     """
     return redis.Redis(
         host=settings.backend_host,
@@ -38,7 +41,7 @@ def connect(settings: Settings) -> redis.Redis:
         password=settings.backend_password,
         socket_connect_timeout=settings.backend_timeout,
         socket_timeout=settings.backend_timeout,
-        retry=Retry(NoBackoff(), 1),
+        retry=Retry(NoBackoff(), 1, supported_errors=(redis.ConnectionError,)),
         decode_responses=True,
     )
 

@@ -3,11 +3,16 @@
 from __future__ import annotations
 
 import os
+import re
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from typing import TypeVar
 
 N = TypeVar("N", int, float)
+
+# A DNS name as a Host header carries it: labels of letters, digits and
+# hyphens; no scheme, port, path or wildcard.
+HOST_NAME = re.compile(r"^(?!-)[a-z0-9-]{1,63}(?<!-)(\.(?!-)[a-z0-9-]{1,63}(?<!-))*$")
 
 
 @dataclass(frozen=True)
@@ -25,6 +30,12 @@ class Settings:
     # second, not hang a worker thread while the load balancer waits.
     backend_timeout: float = 0.5
     history_size: int = 20
+    # The names clients may use to reach the app (the load balancer's DNS
+    # name, a custom domain). Loopback and the address a request arrived on
+    # are always accepted: those are the health checks.
+    allowed_hosts: frozenset[str] = frozenset()
+    # A failure that repeats is logged once per interval, with a count.
+    log_repeat_interval: float = 10.0
 
     @classmethod
     def from_env(cls, env: Mapping[str, str] = os.environ) -> Settings:
@@ -35,7 +46,18 @@ class Settings:
             backend_password=env.get("BACKEND_PASSWORD") or None,
             backend_timeout=_float(env, "BACKEND_TIMEOUT", cls.backend_timeout),
             history_size=_int(env, "HISTORY_SIZE", cls.history_size, 1, 1000),
+            allowed_hosts=_hosts(env, "ALLOWED_HOSTS"),
+            log_repeat_interval=_float(env, "LOG_REPEAT_INTERVAL", cls.log_repeat_interval),
         )
+
+
+def _hosts(env: Mapping[str, str], key: str) -> frozenset[str]:
+    """Comma-separated host names, lower-cased; a typo fails at boot, not as 400s later."""
+    names = [name.strip().lower().rstrip(".") for name in env.get(key, "").split(",")]
+    for name in names:
+        if name and not HOST_NAME.match(name):
+            raise ValueError(f"{key}: {name!r} is not a host name (no scheme, port or path)")
+    return frozenset(name for name in names if name)
 
 
 def _int(env: Mapping[str, str], key: str, default: int, low: int, high: int) -> int:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import logging
 import sys
 from collections.abc import Iterator
 
@@ -50,3 +51,23 @@ def settings_for(server: RedisServer, **overrides: object) -> Settings:
 @pytest.fixture
 def app(fresh_redis: RedisServer) -> Flask:
     return create_app(settings_for(fresh_redis))
+
+
+class _Lines(logging.Handler):
+    def __init__(self, lines: list[str]) -> None:
+        super().__init__()
+        self.lines = lines
+
+    def emit(self, record: logging.LogRecord) -> None:
+        self.lines.append(f"{record.levelname} {record.getMessage()}")
+
+
+@pytest.fixture
+def app_log() -> Iterator[list[str]]:
+    """The app's log lines ("LEVEL message") written while the test runs."""
+    lines: list[str] = []
+    handler = _Lines(lines)
+    logger = logging.getLogger("frontend")
+    logger.addHandler(handler)
+    yield lines
+    logger.removeHandler(handler)

@@ -171,16 +171,22 @@ def test_unresolvable_host_gives_503() -> None:
     assert client.get("/healthz").status_code == 200
 
 
-def test_auth_with_password_works_and_without_fails_cleanly() -> None:
+def test_auth_with_password_works_and_without_fails_cleanly(app_log: list[str]) -> None:
     with RedisServer(password="s3cret-pw") as server:
         good = create_app(settings_for(server, backend_password="s3cret-pw")).test_client()
         assert good.get("/").status_code == 200
         assert good.get("/readyz").status_code == 200
 
-        for password in (None, "wrong"):
+        for password, state in ((None, "not set"), ("wrong", "not the one it expects")):
             bad = create_app(settings_for(server, backend_password=password)).test_client()
+            app_log.clear()
             page = bad.get("/")
             assert page.status_code == 503
             assert "Temporarily unavailable" in page.text
             assert bad.get("/readyz").status_code == 503
             assert bad.get("/healthz").status_code == 200
+            # What to fix and where, never the value.
+            assert app_log == [
+                f"ERROR backend 127.0.0.1:{server.port} refused authentication: "
+                f"BACKEND_PASSWORD is {state}"
+            ]

@@ -7,6 +7,7 @@ import json
 import time
 from collections.abc import Iterator
 from concurrent.futures import ThreadPoolExecutor
+from pathlib import Path
 
 import pytest
 
@@ -31,13 +32,16 @@ def env_for(redis_server: RedisServer) -> dict[str, str]:
     return {"BACKEND_HOST": "127.0.0.1", "BACKEND_PORT": str(redis_server.port)}
 
 
-@pytest.fixture
-def served(fresh_redis: RedisServer) -> Iterator[Gunicorn]:
-    with Gunicorn(env=env_for(fresh_redis)) as server:
+@pytest.fixture(scope="module")
+def served(redis_server: RedisServer) -> Iterator[Gunicorn]:
+    """One gunicorn for the module's tests on the session's Redis (a start costs a second)."""
+    with Gunicorn(env=env_for(redis_server)) as server:
         yield server
 
 
-def test_concurrent_visits_over_http_count_exactly(served: Gunicorn) -> None:
+def test_concurrent_visits_over_http_count_exactly(
+    served: Gunicorn, fresh_redis: RedisServer
+) -> None:
     def visit_50(_: int) -> int:
         conn = http.client.HTTPConnection("127.0.0.1", served.port, timeout=10)
         ok = sum(get(served, "/", conn)[0] == 200 for _ in range(50))
@@ -83,14 +87,19 @@ def test_outage_and_recovery_without_restart(own_redis: RedisServer) -> None:
         assert get(server, "/")[0] == 200
 
 
-def test_password_protected_redis_over_http() -> None:
+def test_password_protected_redis_over_http(tmp_path: Path) -> None:
+    log = tmp_path / "gunicorn.log"
     with RedisServer(password="pw-123") as redis_server:
         env = env_for(redis_server)
         with Gunicorn(env={**env, "BACKEND_PASSWORD": "pw-123"}, workers=1) as server:
             assert get(server, "/")[0] == 200
-        with Gunicorn(env=env, workers=1) as server:
+        with Gunicorn(env=env, workers=1, log=log) as server:
             status, _, body = get(server, "/")
             assert status == 503 and b"Traceback" not in body
+    # The log says what to fix, where, and when; never a password.
+    line = next(line for line in log.read_text().splitlines() if "frontend:" in line)
+    assert "[ERROR] frontend: backend 127.0.0.1:" in line
+    assert f":{redis_server.port} refused authentication: BACKEND_PASSWORD is not set" in line
 
 
 def test_starts_without_redis_and_stops_gracefully_on_sigterm() -> None:

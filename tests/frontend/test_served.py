@@ -8,40 +8,150 @@ stops or pauses Redis brings it back before it returns.
 
 from __future__ import annotations
 
+import http.client
+import json
+import re
+import socket
 import time
-from collections.abc import Iterator
+from collections.abc import Iterator, Mapping
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
+from pathlib import Path
 
 import pytest
+import redis
 
 from tests.support.servers import (
     Gunicorn,
     RedisServer,
     SlowClients,
+    free_port,
     timed_get,
     wait_until,
 )
 
+ALLOWED = "app.example.com"
+REPEAT = 0.2  # LOG_REPEAT_INTERVAL: short, so a summary line comes soon
+# "[2026-11-26 23:45:24 +0000] [12883] [WARNING] frontend: ..."
+LOG_LINE = re.compile(r"^\[\d{4}-\d\d-\d\d \d\d:\d\d:\d\d [+-]\d{4}\] \[\d+\] \[(\w+)\] frontend: ")
+
 
 @dataclass
 class Served:
-    """The module's Redis and gunicorn."""
+    """The module's Redis and gunicorn, gunicorn's log file, and a second listener."""
 
     redis: RedisServer
     server: Gunicorn
+    log: Path
+    # The same app on 127.0.0.2: an address of the server's own that is not
+    # a loopback name, as a task's IP is to the load balancer's health check.
+    other_port: int
 
     @property
     def port(self) -> int:
         return self.server.port
 
+    def log_from(self, offset: int) -> list[str]:
+        """The app's log lines written after ``offset`` bytes."""
+        with self.log.open("rb") as file:
+            file.seek(offset)
+            lines = file.read().decode().splitlines()
+        return [line for line in lines if "frontend: " in line]
+
 
 @pytest.fixture(scope="module")
-def served() -> Iterator[Served]:
+def served(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Served]:
+    log = tmp_path_factory.mktemp("served") / "gunicorn.log"
+    other_port = free_port()
     with RedisServer() as redis_server:
-        env = {"BACKEND_HOST": "127.0.0.1", "BACKEND_PORT": str(redis_server.port)}
-        with Gunicorn(env=env) as server:
-            yield Served(redis_server, server)
+        env = {
+            "BACKEND_HOST": "127.0.0.1",
+            "BACKEND_PORT": str(redis_server.port),
+            "ALLOWED_HOSTS": ALLOWED,
+            "LOG_REPEAT_INTERVAL": str(REPEAT),
+        }
+        extra = ("--bind", f"127.0.0.2:{other_port}")
+        with Gunicorn(env=env, log=log, extra_args=extra) as server:
+            yield Served(redis_server, server, log, other_port)
+
+
+def call(
+    port: int,
+    path: str,
+    method: str = "GET",
+    headers: Mapping[str, str] | None = None,
+    address: str = "127.0.0.1",
+) -> tuple[int, http.client.HTTPMessage, bytes]:
+    conn = http.client.HTTPConnection(address, port, timeout=5)
+    try:
+        conn.request(method, path, headers=dict(headers or {}))
+        response = conn.getresponse()
+        return response.status, response.headers, response.read()
+    finally:
+        conn.close()
+
+
+def raw_status(port: int, request: bytes) -> int:
+    """The status of a hand-written request (http.client always adds a Host)."""
+    with socket.create_connection(("127.0.0.1", port), timeout=5) as sock:
+        sock.sendall(request)
+        return int(sock.recv(4096).split(b" ", 2)[1])
+
+
+def visits(port: int) -> int:
+    status, _, body = call(port, "/api/visits")
+    assert status == 200, body
+    return int(json.loads(body)["count"])
+
+
+def test_head_is_not_a_visit(served: Served) -> None:
+    redis.Redis(port=served.redis.port).flushall()
+    for _ in range(2):
+        status, _, body = call(served.port, "/", method="HEAD")
+        assert status == 200 and body == b""
+    assert visits(served.port) == 0
+    assert call(served.port, "/")[0] == 200
+    assert visits(served.port) == 1
+
+
+def test_api_errors_are_json_and_live_values_are_not_cached(served: Served) -> None:
+    for path in ("/api/visits", "/readyz", "/"):
+        status, headers, _ = call(served.port, path)
+        assert status == 200 and headers["Cache-Control"] == "no-store", path
+    status, headers, body = call(served.port, "/api/nothing-here")
+    assert (status, headers["Content-Type"]) == (404, "application/json")
+    assert json.loads(body) == {"error": "Not Found"}
+
+    served.redis.stop()
+    try:
+        status, headers, body = call(served.port, "/api/visits")
+    finally:
+        served.redis.start()
+    assert (status, headers["Content-Type"]) == (503, "application/json")
+    assert json.loads(body) == {"error": "backend unavailable"}
+    assert headers["Retry-After"] == "5" and headers["Cache-Control"] == "no-store"
+
+
+def test_only_the_deployments_hosts_are_answered(served: Served) -> None:
+    # Before: "Location: http://evil.example/static/x", a forged Host echoed.
+    status, headers, _ = call(served.port, "/static//x", headers={"Host": "evil.example"})
+    assert status == 400 and "Location" not in headers
+    status, headers, body = call(served.port, "/api/visits", headers={"Host": "evil.example"})
+    assert status == 400 and headers["Content-Type"] == "application/json", body
+
+    status, headers, _ = call(served.port, "/static//x", headers={"Host": "App.Example.com"})
+    assert status == 308 and headers["Location"] == "http://app.example.com/static/x"
+    for host in ("localhost", f"127.0.0.1:{served.port}", f"[::1]:{served.port}"):
+        assert call(served.port, "/healthz", headers={"Host": host})[0] == 200, host
+
+    # A load balancer's target health check names the task's own address.
+    own = f"127.0.0.2:{served.other_port}"
+    assert call(served.other_port, "/healthz", headers={"Host": own}, address="127.0.0.2")[0] == 200
+    assert call(served.port, "/healthz", headers={"Host": own})[0] == 400
+
+    assert raw_status(served.port, b"GET /healthz HTTP/1.1\r\n\r\n") == 400
+    assert raw_status(served.port, b"GET /healthz HTTP/1.0\r\n\r\n") == 200
+    assert any("refused Host 'evil.example'" in line for line in served.log_from(0))
 
 
 def test_200_slow_clients_do_not_hold_up_a_normal_request(served: Served) -> None:
@@ -53,7 +163,7 @@ def test_200_slow_clients_do_not_hold_up_a_normal_request(served: Served) -> Non
 
 
 def test_hung_backend_gives_503_fast_and_liveness_does_not_wait(served: Served) -> None:
-    assert timed_get(served.port, "/")[0] == 200  # pooled connections exist, as in production
+    assert call(served.port, "/")[0] == 200  # pooled connections exist, as in production
     served.redis.pause()
     try:
         with ThreadPoolExecutor(17) as pool:
@@ -67,3 +177,29 @@ def test_hung_backend_gives_503_fast_and_liveness_does_not_wait(served: Served) 
     assert max(elapsed for _, elapsed in results) < 1.5, results
     assert liveness[0] == 200 and liveness[1] < 0.5, liveness
     wait_until(lambda: timed_get(served.port, "/", 2)[0] == 200, 5, "recovery after SIGCONT")
+
+
+def test_a_repeating_failure_is_logged_once_per_interval(served: Served) -> None:
+    time.sleep(REPEAT)  # failures of the tests before are out of the interval
+    offset = served.log.stat().st_size
+    served.redis.stop()
+    try:
+        # One connection, so one worker answers them all.
+        conn = http.client.HTTPConnection("127.0.0.1", served.port, timeout=5)
+        started = time.monotonic()
+        for _ in range(30):
+            conn.request("GET", "/")
+            conn.getresponse().read()
+        elapsed = time.monotonic() - started
+        time.sleep(REPEAT)
+        conn.request("GET", "/")
+        conn.getresponse().read()
+        conn.close()
+    finally:
+        served.redis.start()
+    lines = [line for line in served.log_from(offset) if "unavailable" in line]
+    assert all(LOG_LINE.match(line)[1] == "WARNING" for line in lines), lines  # type: ignore[index]
+    assert f"backend 127.0.0.1:{served.redis.port} unavailable" in lines[0]
+    # Before: 31 lines, with neither time nor level.
+    assert 2 <= len(lines) <= elapsed / REPEAT + 2, lines
+    assert re.search(r"\((\d+) more like this in the last [\d.]+ s\)$", lines[-1]), lines

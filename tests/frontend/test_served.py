@@ -122,14 +122,25 @@ def test_api_errors_are_json_and_live_values_are_not_cached(served: Served) -> N
     assert (status, headers["Content-Type"]) == (404, "application/json")
     assert json.loads(body) == {"error": "Not Found"}
 
+
+def test_an_outage_gives_quick_503s_json_for_the_api_and_heals(served: Served) -> None:
+    assert call(served.port, "/")[0] == 200
     served.redis.stop()
     try:
+        started = time.monotonic()
+        status, _, body = call(served.port, "/")
+        assert status == 503 and time.monotonic() - started < 1.5
+        assert b"Temporarily unavailable" in body and b"Traceback" not in body
         status, headers, body = call(served.port, "/api/visits")
+        assert (status, headers["Content-Type"]) == (503, "application/json")
+        assert json.loads(body) == {"error": "backend unavailable"}
+        assert headers["Retry-After"] == "5" and headers["Cache-Control"] == "no-store"
+        assert call(served.port, "/healthz")[0] == 200
+        assert call(served.port, "/readyz")[0] == 503
     finally:
-        served.redis.start()
-    assert (status, headers["Content-Type"]) == (503, "application/json")
-    assert json.loads(body) == {"error": "backend unavailable"}
-    assert headers["Retry-After"] == "5" and headers["Cache-Control"] == "no-store"
+        served.redis.start()  # same port, empty data: a replaced task
+    assert call(served.port, "/readyz")[0] == 200
+    assert call(served.port, "/")[0] == 200
 
 
 def test_only_the_deployments_hosts_are_answered(served: Served) -> None:

@@ -1,4 +1,4 @@
-"""The app as its container serves it, under clients and a backend that misbehave.
+"""The app as its container serves it, also to clients and with a backend that misbehave.
 
 gunicorn runs with frontend/gunicorn.conf.py (the container's settings) against
 a real redis-server; every request is real HTTP. One Redis and one gunicorn
@@ -12,6 +12,8 @@ import http.client
 import json
 import re
 import socket
+import subprocess
+import sys
 import time
 from collections.abc import Iterator, Mapping
 from concurrent.futures import ThreadPoolExecutor
@@ -22,6 +24,7 @@ import pytest
 import redis
 
 from tests.support.servers import (
+    FRONTEND,
     Gunicorn,
     RedisServer,
     SlowClients,
@@ -214,3 +217,58 @@ def test_a_repeating_failure_is_logged_once_per_interval(served: Served) -> None
     # Before: 31 lines, with neither time nor level.
     assert 2 <= len(lines) <= elapsed / REPEAT + 2, lines
     assert re.search(r"\((\d+) more like this in the last [\d.]+ s\)$", lines[-1]), lines
+
+
+def test_concurrent_visits_over_http_count_exactly(served: Served) -> None:
+    redis.Redis(port=served.redis.port).flushall()
+
+    def visit_50(_: int) -> int:
+        conn = http.client.HTTPConnection("127.0.0.1", served.port, timeout=10)
+        ok = 0
+        for _ in range(50):
+            conn.request("GET", "/")
+            response = conn.getresponse()
+            response.read()
+            ok += response.status == 200
+        conn.close()
+        return ok
+
+    with ThreadPoolExecutor(16) as pool:
+        assert sum(pool.map(visit_50, range(16))) == 800
+    status, headers, body = call(served.port, "/api/visits")
+    assert status == 200 and headers["Content-Type"] == "application/json"
+    data = json.loads(body)
+    assert data["count"] == 800
+    assert len(data["recent"]) == 20
+
+
+def test_page_headers_and_size_over_http(served: Served) -> None:
+    conn = http.client.HTTPConnection("127.0.0.1", served.port, timeout=10)
+
+    def page() -> tuple[int, http.client.HTTPMessage, bytes]:
+        conn.request("GET", "/")
+        response = conn.getresponse()
+        return response.status, response.headers, response.read()
+
+    for _ in range(100):
+        page()
+    status, headers, small = page()
+    for _ in range(900):  # 1000 more visits: one more digit at most, no more history
+        page()
+    _, _, large = page()
+    conn.close()
+    assert status == 200
+    assert "default-src 'none'" in headers["Content-Security-Policy"]
+    assert headers["X-Content-Type-Options"] == "nosniff"
+    assert len(large) - len(small) <= 1
+
+
+def test_container_health_check_script(served: Served) -> None:
+    def run(port: int) -> int:
+        return subprocess.run(
+            [sys.executable, "healthcheck.py"], cwd=FRONTEND, env={"PORT": str(port)},
+            capture_output=True,
+        ).returncode  # fmt: skip
+
+    assert run(served.port) == 0
+    assert run(free_port()) == 1

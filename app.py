@@ -14,6 +14,7 @@ import aws_cdk as cdk
 from infra.builder import build, cdk_json_context
 from infra.compliance import add_checks
 from infra.config import ConfigError, load_config
+from infra.control_tower import WaiverError
 
 
 def main() -> int:
@@ -26,7 +27,11 @@ def main() -> int:
         print(error.render(), file=sys.stderr)
         return 2
     build(app, config)
-    add_checks(app)
+    try:
+        add_checks(app, config.env)
+    except WaiverError as error:
+        print(f"security/{error}", file=sys.stderr)
+        return 2
     try:
         app.synth()
     except RuntimeError as error:
@@ -34,8 +39,9 @@ def main() -> int:
         if "ValidationFailed" not in str(error):
             raise
         print(
-            "security checks failed: fix the findings above, or acknowledge one on its "
-            "construct with a reason (see Security in README.md)",
+            "security checks failed: fix the findings above, acknowledge a cdk-nag finding "
+            "on its construct with a reason, or waive a Control Tower control (CT.*) with "
+            "its reason in security/control-tower.yaml (see Security in README.md)",
             file=sys.stderr,
         )
         return 1

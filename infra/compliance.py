@@ -1,8 +1,10 @@
 """The security checks every synth runs, and the one place exceptions are declared.
 
-cdk-nag's AwsSolutions pack runs as a CDK policy-validation plugin, so any
+cdk-nag's AwsSolutions pack and AWS Control Tower's proactive controls
+(:mod:`infra.control_tower`) run as CDK policy-validation plugins, so any
 unacknowledged finding fails ``cdk synth`` (and ``make synth``) with the rule
-and the construct path. Acknowledgments live next to the construct they
+and the construct path. Control Tower waivers are per environment, in
+``security/control-tower.yaml``. Acknowledgments live next to the construct they
 excuse, through :func:`acknowledge`, each with its reason.
 
 checkov runs on the synthesized templates (``make checkov``, and in the
@@ -24,6 +26,7 @@ import yaml
 from cdk_nag import AwsSolutionsChecks
 from constructs import Construct, IConstruct
 
+from infra.control_tower import ControlTowerChecks, waivers
 from infra.paths import CHECKOV_SKIPS
 
 
@@ -75,9 +78,11 @@ class _CheckovSkipWriter:
             node.add_metadata("checkov", {"skip": found})
 
 
-def add_checks(app: Construct) -> None:
-    """Run cdk-nag on every synth of ``app`` and mark checkov's accepted exceptions."""
+def add_checks(app: Construct, env: str) -> None:
+    """Run cdk-nag and the Control Tower controls (less ``env``'s waivers) on every
+    synth of ``app``, and mark checkov's accepted exceptions."""
     cdk.Validations.of(app).add_plugins(
-        AwsSolutionsChecks(app, write_suppressions_to_cloud_formation=True)
+        AwsSolutionsChecks(app, write_suppressions_to_cloud_formation=True),
+        ControlTowerChecks(waivers(env)),
     )
     cdk.Aspects.of(app).add(_CheckovSkipWriter(checkov_skips()))

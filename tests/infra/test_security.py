@@ -10,14 +10,23 @@ import shutil
 import subprocess
 from collections.abc import Iterator
 from pathlib import Path
-from typing import Any
+from typing import Any, cast
 
 import aws_cdk as cdk
 import pytest
 from aws_cdk.assertions import Capture, Match, Template
+from cdklabs.cdk_validator_cfnguard import CfnGuardValidator
 
 from infra.compliance import checkov_skips, stack_relative_path
 from infra.config import environments
+from infra.control_tower import (
+    MAX_WAIVERS,
+    Templates,
+    WaiverError,
+    control_of,
+    failing_controls,
+    waivers,
+)
 from infra.paths import ROOT
 from infra.services.task import EXEC_AGENT_DIRS
 from tests.infra.conftest import CERTIFICATE, VARIANTS, Synth, Variants
@@ -95,12 +104,59 @@ def test_acknowledgments_are_written_into_the_templates(synth: Synth) -> None:
 
 
 def test_an_insecure_edit_fails_at_synth(synth_edited: Any) -> None:
-    """Turning off flow logs or Container Insights fails the synth, naming each rule."""
-    insecure = {"network": {"flow_logs": False}, "cluster": {"container_insights": False}}
+    """Turning off flow logs or Container Insights, or keeping logs a month, fails the
+    synth, naming each rule (cdk-nag's and Control Tower's)."""
+    insecure = {"network": {"flow_logs": False}, "cluster": {"container_insights": False},
+                "logging": {"retention_days": 30}}  # fmt: skip
     with pytest.raises(RuntimeError, match="ValidationFailed") as failure:
         synth_edited("dev", dev=lambda d: d.update(insecure))
     assert "AwsSolutions-VPC7" in str(failure.value)
     assert "AwsSolutions-ECS4" in str(failure.value)
+    assert "[CT.CLOUDWATCH.PR.2]" in str(failure.value)
+
+
+# --- AWS Control Tower proactive controls -------------------------------------------
+
+
+def template_paths(synth: Synth) -> list[str]:
+    return [synth.assembly.get_stack_by_name(name).template_full_path for name in synth.templates]
+
+
+def readme_section(title: str) -> str:
+    text = (ROOT / "README.md").read_text()
+    return text.split(f"## {title}\n", 1)[1].split("\n## ", 1)[0]
+
+
+def test_control_tower_waivers_are_few_needed_and_documented(synths: dict[str, Synth]) -> None:
+    """Each env's synth passes every control but its waivers (synthesize() gates on
+    them); here: at most five per env, each one still needed, each in the README."""
+    security = readme_section("Security")
+    for env, synth in synths.items():
+        waived = waivers(env)
+        assert 0 < len(waived) <= MAX_WAIVERS, env
+        # Without its waivers the env fails exactly the waived controls: none is stale.
+        assert failing_controls(template_paths(synth), {}) == set(waived), env
+        for control in waived:
+            assert f"`{control}`" in security, f"README's Security section misses {control}"
+
+
+def test_rules_left_out_by_type_cannot_change_the_result(synths: dict[str, Synth]) -> None:
+    """The type-based selection is an optimization only: AWS's validator with every
+    Control Tower rule finds the same controls on the richest template."""
+    (path,) = [p for p in template_paths(synths["dev"]) if p.endswith("frontend.template.json")]
+    plain = CfnGuardValidator(control_tower_rules_enabled=True)
+    report = plain.validate(cast(cdk.IPolicyValidationContextBeta1, Templates([path])))
+    every_rule = {control_of(v.description) for v in report.violations}
+    assert every_rule and failing_controls([path], {}) == every_rule
+
+
+def test_a_waiver_of_an_unknown_control_is_a_clear_error(tmp_path: Path) -> None:
+    path = tmp_path / "control-tower.yaml"
+    path.write_text("all:\n  CT.S3.PR.99: typo\n")
+    with pytest.raises(WaiverError, match=r"all\.CT\.S3\.PR\.99: not a Control Tower control"):
+        waivers("dev", path)
+    path.write_text("dev:\n  CT.S3.PR.10: because\nprod:\n  CT.S3.PR.2: also\n")
+    assert waivers("dev", path) == {"CT.S3.PR.10": "because"}
 
 
 def test_each_variant_passes_cdk_nag(variants: Variants) -> None:
@@ -117,7 +173,7 @@ def run_checkov(directory: Path) -> dict[str, Any]:
     """One checkov run over every template under ``directory`` (checkov's start-up is
     most of its time; with several --directory it repeats results, so one folder)."""
     if not CHECKOV.exists():
-        pytest.fail("checkov is missing: run `make deps` (it lives in .venv-checkov)")
+        pytest.fail("checkov is missing: run `make checkov` once (it lives in .venv-checkov)")
     result = subprocess.run(
         [str(CHECKOV), "--directory", str(directory), "--framework", "cloudformation",
          "--output", "json", "--skip-download"],

@@ -9,7 +9,7 @@ from typing import Any
 import aws_cdk as cdk
 
 from infra.cluster.stack import ClusterStack
-from infra.config import AppConfig
+from infra.config import AppConfig, ignored_keys
 from infra.network.stack import NetworkStack
 from infra.paths import CDK_JSON
 from infra.services.stack import ServiceStack
@@ -44,7 +44,8 @@ def build(app: cdk.App, config: AppConfig) -> Stacks:
         """What every stack gets: the deploy target and a description."""
         return {"env": env, "description": f"{config.app} {config.env}: {what}"}
 
-    # Everything else runs on the network and cluster: protect them where asked.
+    # Everything else runs on the network and cluster: protect them, and the
+    # stacks of stateful services, where asked.
     protected = {"termination_protection": config.termination_protection}
     network = NetworkStack(
         app,
@@ -62,6 +63,7 @@ def build(app: cdk.App, config: AppConfig) -> Stacks:
         **protected,
         vpc=network.vpc,
         config=config.cluster,
+        logging=config.logging,
     )
     stacks = Stacks(network=network, cluster=cluster)
     for name in config.service_order():
@@ -71,6 +73,8 @@ def build(app: cdk.App, config: AppConfig) -> Stacks:
             app,
             config.stack_name(name),
             **common(f"the {name} service"),
+            # A stateful service's stack holds data; deleting it loses that.
+            termination_protection=config.termination_protection and service.stateful,
             name=name,
             service=service,
             logging=config.logging,
@@ -84,4 +88,10 @@ def build(app: cdk.App, config: AppConfig) -> Stacks:
             stack.add_stack_dependency(peer)
         cdk.Tags.of(stack).add("service", name)
         stacks.services[name] = stack
+    for ignored in ignored_keys(config):
+        # A synth warning on the service's stack, with the key and what to edit instead.
+        _, service_name, *_ = ignored.path
+        cdk.Annotations.of(stacks.services[service_name]).add_warning_v2(
+            f"config:ignored:{'.'.join(ignored.path)}", ignored.text()
+        )
     return stacks

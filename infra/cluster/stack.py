@@ -4,13 +4,14 @@ from __future__ import annotations
 
 from typing import Any
 
-from aws_cdk import Stack
+from aws_cdk import Fn, Stack
 from aws_cdk import aws_ec2 as ec2
 from aws_cdk import aws_ecs as ecs
 from aws_cdk import aws_servicediscovery as servicediscovery
 from constructs import Construct
 
-from infra.config import ClusterConfig
+from infra.config import ClusterConfig, LoggingConfig
+from infra.logs import configured_log_group
 
 
 class ClusterStack(Stack):
@@ -18,6 +19,9 @@ class ClusterStack(Stack):
 
     Services register in the namespace as ``<service>.<namespace>``, which is
     how containers find each other, as compose's service names do locally.
+    With container insights on, its performance log group is made here, so it
+    gets the env's retention, encryption and removal instead of the defaults
+    ECS would create it with (kept forever, left behind by a destroy).
     """
 
     def __init__(
@@ -27,6 +31,7 @@ class ClusterStack(Stack):
         *,
         vpc: ec2.IVpc,
         config: ClusterConfig,
+        logging: LoggingConfig,
         **kwargs: Any,
     ) -> None:
         super().__init__(scope, construct_id, **kwargs)
@@ -40,6 +45,12 @@ class ClusterStack(Stack):
                 else ecs.ContainerInsights.DISABLED
             ),
         )
+        if config.container_insights:
+            # ECS writes to this name (which AWS decides) and uses the group if it exists.
+            name = Fn.join(
+                "", ["/aws/ecs/containerinsights/", self.cluster.cluster_name, "/performance"]
+            )
+            configured_log_group(self, "InsightsLogs", logging, name=name)
         self.namespace: servicediscovery.IPrivateDnsNamespace = (
             servicediscovery.PrivateDnsNamespace(self, "Namespace", name=config.namespace, vpc=vpc)
         )

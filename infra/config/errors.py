@@ -24,5 +24,7 @@ class ConfigError(Exception):
 
     def render(self) -> str:
         """The text every entry point prints (to stderr) before exiting with 2."""
-        lines = [f"config error ({len(self.problems)}):", *(f"  {p}" for p in self.problems)]
+        count = len(self.problems)
+        header = f"{count} problem{'s' if count != 1 else ''} in the config:"
+        lines = [header, *(f"  {p}" for p in self.problems)]
         return "\n".join([*lines, *([self.note] if self.note else [])])

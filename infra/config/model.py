@@ -118,7 +118,7 @@ class ClusterConfig(_Strict):
 class LoggingConfig(_Strict):
     """Log groups of every service."""
 
-    retention_days: int = 7
+    retention_days: int = 365  # a year, as Control Tower asks (CT.CLOUDWATCH.PR.2)
     removal_policy: Removal = Removal.RETAIN
 
     @field_validator("retention_days")

@@ -9,7 +9,7 @@ from aws_cdk import aws_ec2 as ec2
 from constructs import Construct
 
 from infra.config import LoggingConfig, NetworkConfig
-from infra.logs import configured_log_group
+from infra.logs import configured_log_group, give_functions_log_groups
 
 
 class NetworkStack(Stack):
@@ -39,7 +39,11 @@ class NetworkStack(Stack):
             availability_zones=zones,
             nat_gateways=config.nat_gateways,
             subnet_configuration=[
-                ec2.SubnetConfiguration(name="Public", subnet_type=ec2.SubnetType.PUBLIC),
+                # Load balancers and NAT gateways get their addresses explicitly;
+                # nothing launched here should get a public IP by accident.
+                ec2.SubnetConfiguration(
+                    name="Public", subnet_type=ec2.SubnetType.PUBLIC, map_public_ip_on_launch=False
+                ),
                 ec2.SubnetConfiguration(
                     name="Private", subnet_type=ec2.SubnetType.PRIVATE_WITH_EGRESS
                 ),
@@ -53,3 +57,4 @@ class NetworkStack(Stack):
                 ),
                 traffic_type=ec2.FlowLogTrafficType.ALL,
             )
+        give_functions_log_groups(self, logging)

@@ -2,7 +2,7 @@
 
 Counts what runs around the clock at its minimum: Fargate tasks (desired
 count, or the autoscaling minimum), NAT gateways, load balancers, public IPv4
-addresses, interface endpoints and secrets. Usage-driven charges are listed
+addresses, interface endpoints, secrets and KMS keys. Usage-driven charges are listed
 in the price file as not included.
 """
 
@@ -89,6 +89,9 @@ def estimate(templates: Mapping[str, Mapping[str, Any]], prices: Prices) -> list
         secrets = len(by_type.get("AWS::SecretsManager::Secret", []))
         if secrets:
             lines.append(Line(stack, "secrets", secrets, secrets * prices.unit["secret_month"]))
+        keys = len(by_type.get("AWS::KMS::Key", []))
+        if keys:
+            lines.append(Line(stack, "KMS keys", keys, keys * prices.unit["kms_key_month"]))
     return lines
 
 
@@ -131,7 +134,7 @@ def total(lines: list[Line]) -> float:
     return sum(line.monthly for line in lines)
 
 
-ORDER = ("Fargate", "load balancer", "NAT", "public IPv4", "interface", "secrets")
+ORDER = ("Fargate", "load balancer", "NAT", "public IPv4", "interface", "secrets", "KMS")
 
 
 def by_item(lines: list[Line]) -> dict[str, Line]:

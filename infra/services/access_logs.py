@@ -16,6 +16,9 @@ from infra.logs import removal_policy
 # Regions launched from August 2022 on deliver through this service principal;
 # older ones through a per-region Elastic Load Balancing account.
 LOG_DELIVERY = "logdelivery.elasticloadbalancing.amazonaws.com"
+# FindInMap's answer in regions without an ELB account; never used, as the
+# LegacyElbRegion condition sends those regions to the other branch.
+NOT_LEGACY = "none"
 # Fn::Or takes at most 10 conditions.
 OR_LIMIT = 10
 
@@ -49,6 +52,20 @@ class AccessLogBucket(Construct):
             ],
             removal_policy=removal_policy(logging),
             auto_delete_objects=logging.removal_policy is Removal.DESTROY,
+            # Object Lock lets an investigation put a legal hold on the logs of
+            # an incident. No default retention: log delivery's writes need none,
+            # and a destroyable env must still be able to empty the bucket.
+            object_lock_enabled=True,
+        )
+        # New log files announce themselves on the account's default EventBridge
+        # bus (free), for whoever wants to react to them; set on the resource
+        # directly, as CDK's event_bridge_enabled adds a custom-resource Lambda.
+        resource = self.bucket.node.default_child
+        assert isinstance(resource, s3.CfnBucket)
+        resource.notification_configuration = s3.CfnBucket.NotificationConfigurationProperty(
+            event_bridge_configuration=s3.CfnBucket.EventBridgeConfigurationProperty(
+                event_bridge_enabled=True
+            )
         )
         acknowledge(
             self.bucket,
@@ -84,9 +101,13 @@ class AccessLogBucket(Construct):
                 ]
             ),
         )
-        # In newer regions the account branch names this account itself, which
-        # grants nothing IAM does not already; the service principal writes there.
-        regional_account = accounts.find_in_map(Aws.REGION, "account")
+        # CloudFormation resolves Fn::FindInMap even in the branch of an Fn::If
+        # it does not take, so a region missing from the mapping would fail the
+        # deploy; the default (under the AWS::LanguageExtensions transform) keeps
+        # the lookup valid in every region, including ones launched after this
+        # synth. In those regions the condition picks this account itself,
+        # which grants nothing IAM does not already; the service principal writes.
+        regional_account = accounts.find_in_map(Aws.REGION, "account", NOT_LEGACY)
         elb_account = Fn.condition_if(
             in_legacy_region.logical_id,
             Fn.join("", [f"arn:{Aws.PARTITION}:iam::", regional_account, ":root"]),

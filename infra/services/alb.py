@@ -7,7 +7,8 @@ from aws_cdk import aws_ec2 as ec2
 from aws_cdk import aws_ecs as ecs
 from aws_cdk import aws_elasticloadbalancingv2 as elbv2
 
-from infra.config import HTTPS_PORT, PublicConfig
+from infra.config import HTTPS_PORT, LoggingConfig, PublicConfig
+from infra.services.access_logs import AccessLogBucket
 from infra.services.exposure import PUBLIC_SUBNETS, PublicEndpoint
 
 
@@ -15,7 +16,8 @@ class ApplicationEndpoint(PublicEndpoint):
     """An application load balancer that drops invalid headers and checks ``/healthz``-style paths.
 
     With ``certificate_arn`` it serves HTTPS on 443 with AWS's recommended TLS
-    policy and ``listener_port`` only redirects (301) to it.
+    policy and ``listener_port`` only redirects (301) to it. Access logs go to
+    an :class:`AccessLogBucket`.
     """
 
     def _balance(
@@ -24,7 +26,9 @@ class ApplicationEndpoint(PublicEndpoint):
         target: ecs.IEcsLoadBalancerTarget,
         container_port: int,
         config: PublicConfig,
+        logging: LoggingConfig,
     ) -> elbv2.BaseLoadBalancer:
+        self.access_logs = AccessLogBucket(self, "AccessLogs", logging=logging)
         alb = elbv2.ApplicationLoadBalancer(
             self,
             "LoadBalancer",
@@ -71,4 +75,5 @@ class ApplicationEndpoint(PublicEndpoint):
                 interval=Duration.seconds(15),
             ),
         )
+        self.access_logs.receive_from(alb)
         return alb

@@ -16,7 +16,6 @@ from constructs import Construct
 
 from infra.compliance import acknowledge
 from infra.config import HTTPS_PORT, LoggingConfig, PublicConfig
-from infra.services.access_logs import AccessLogBucket
 
 PUBLIC_SUBNETS = ec2.SubnetSelection(subnet_type=ec2.SubnetType.PUBLIC)
 
@@ -27,8 +26,7 @@ class PublicEndpoint(Construct):
     The balancer has its own security group open to the internet on its
     listener ports only; the service's security group admits that group on the
     container port only, so nothing else on the internet reaches a task.
-    Access logs go to an :class:`AccessLogBucket`. ``url`` is the address to
-    put in a stack output.
+    ``url`` is the address to put in a stack output.
     """
 
     def __init__(
@@ -49,12 +47,10 @@ class PublicEndpoint(Construct):
         if https:
             listeners.append((HTTPS_PORT, "HTTPS"))
         self.security_group = self._open_security_group(vpc, listeners)
-        self.access_logs = AccessLogBucket(self, "AccessLogs", logging=logging)
         target = service.load_balancer_target(
             container_name=container_name, container_port=container_port
         )
-        self.load_balancer = self._balance(vpc, target, container_port, config)
-        self.access_logs.receive_from(self.load_balancer)
+        self.load_balancer = self._balance(vpc, target, container_port, config, logging)
         if not https:
             Annotations.of(self).add_info(
                 f"{container_name} is served over plain HTTP; "
@@ -102,6 +98,8 @@ class PublicEndpoint(Construct):
         target: ecs.IEcsLoadBalancerTarget,
         container_port: int,
         config: PublicConfig,
+        logging: LoggingConfig,
     ) -> elbv2.BaseLoadBalancer:
-        """The load balancer and its listeners, forwarding to ``target``."""
+        """The load balancer and its listeners, forwarding to ``target``, with its
+        access logs (where the kind has them) kept as ``logging`` says."""
         raise NotImplementedError

@@ -7,7 +7,8 @@ from aws_cdk import aws_ec2 as ec2
 from aws_cdk import aws_ecs as ecs
 from aws_cdk import aws_elasticloadbalancingv2 as elbv2
 
-from infra.config import PublicConfig
+from infra.compliance import acknowledge
+from infra.config import LoggingConfig, PublicConfig
 from infra.services.exposure import PUBLIC_SUBNETS, PublicEndpoint
 
 
@@ -16,6 +17,8 @@ class NetworkEndpoint(PublicEndpoint):
 
     Health checks still go over HTTP to ``health_check_path``. Security groups
     on a network load balancer must be attached at creation, so it gets one.
+    It keeps no access logs: a network load balancer logs only TLS listeners,
+    and this one passes TCP through; the VPC flow logs record its connections.
     """
 
     def _balance(
@@ -24,6 +27,7 @@ class NetworkEndpoint(PublicEndpoint):
         target: ecs.IEcsLoadBalancerTarget,
         container_port: int,
         config: PublicConfig,
+        logging: LoggingConfig,
     ) -> elbv2.BaseLoadBalancer:
         nlb = elbv2.NetworkLoadBalancer(
             self,
@@ -33,6 +37,8 @@ class NetworkEndpoint(PublicEndpoint):
             vpc_subnets=PUBLIC_SUBNETS,
             security_groups=[self.security_group],
             deletion_protection=config.deletion_protection,
+            # Tasks in one zone still serve clients in every zone (CT.ELASTICLOADBALANCING.PR.14).
+            cross_zone_enabled=True,
         )
         nlb.add_listener("Listener", port=config.listener_port).add_targets(
             "Targets",
@@ -45,4 +51,10 @@ class NetworkEndpoint(PublicEndpoint):
                 interval=Duration.seconds(15),
             ),
         )
+        no_logs = (
+            "A network load balancer writes access logs only for TLS listeners; this one "
+            "passes TCP through to the tasks. The VPC flow logs record its connections."
+        )
+        acknowledge(nlb, "AwsSolutions-ELB2", no_logs)
+        acknowledge(nlb, "control-tower::elbv2_logging_enabled_check", no_logs)
         return nlb

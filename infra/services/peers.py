@@ -47,7 +47,8 @@ def container_variables(
 
 
 class PeerAccess(Construct):
-    """Lets a consumer's tasks reach one provider on the provider's port, nothing more.
+    """Lets a consumer's tasks reach one provider on the provider's port, nothing more:
+    the provider's group admits the consumer's, and the consumer's lets it out.
 
     The rule is created in the consumer's stack, so the consumer depends on the
     provider and deploys after it (compose's ``depends_on``); CDK's default
@@ -69,6 +70,17 @@ class PeerAccess(Construct):
             "Ingress",
             group_id=provider.security_group.security_group_id,
             source_security_group_id=consumer.security_group_id,
+            ip_protocol="tcp",
+            from_port=provider.port,
+            to_port=provider.port,
+            description=f"{consumer_name} to {provider.name} on {provider.port}",
+        )
+        # The consumer's group allows no other outbound traffic but HTTPS.
+        ec2.CfnSecurityGroupEgress(
+            self,
+            "Egress",
+            group_id=consumer.security_group_id,
+            destination_security_group_id=provider.security_group.security_group_id,
             ip_protocol="tcp",
             from_port=provider.port,
             to_port=provider.port,

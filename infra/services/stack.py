@@ -12,6 +12,7 @@ from aws_cdk import aws_servicediscovery as servicediscovery
 from constructs import Construct
 
 from infra.config import LoggingConfig, ServiceConfig, injected
+from infra.logs import give_functions_log_groups
 from infra.services.alb import ApplicationEndpoint
 from infra.services.nlb import NetworkEndpoint
 from infra.services.password import ServicePassword
@@ -53,8 +54,14 @@ class ServiceStack(Stack):
         super().__init__(scope, construct_id, **kwargs)
         self.security_group = ec2.SecurityGroup(
             self, "SecurityGroup", vpc=cluster.vpc, description=f"{name} tasks",
-            allow_all_outbound=True,
+            allow_all_outbound=False,
         )  # fmt: skip
+        # Out: HTTPS for image pulls, logs, secrets and other AWS APIs; the
+        # peers' ports are opened by PeerAccess below. DNS to the VPC resolver
+        # is never filtered by security groups.
+        self.security_group.add_egress_rule(
+            ec2.Peer.any_ipv4(), ec2.Port.tcp(443), "HTTPS to AWS APIs and registries"
+        )
         self.password = ServicePassword(self, "Password", service=name) if service.auth else None
         environment, secrets = container_variables(
             injected(name, service), service.port, self.password, connects_to
@@ -85,3 +92,5 @@ class ServiceStack(Stack):
                 container_port=service.port, config=service.public, logging=logging,
             )  # fmt: skip
             CfnOutput(self, "Url", value=public.url, description=f"Public URL of {name}")
+        # CDK's own handlers (the access-log bucket's emptier) log like the service.
+        give_functions_log_groups(self, logging)

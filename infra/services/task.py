@@ -96,6 +96,9 @@ class ServiceTask(Construct):
             container_name=name,
             image=container_image(service),
             essential=True,
+            # A hard limit (the whole task's memory): the container is stopped
+            # at it rather than starving the ECS agent's own processes.
+            memory_limit_mib=service.memory,
             user=service.user,
             readonly_root_filesystem=True,
             privileged=False,

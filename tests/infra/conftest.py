@@ -19,7 +19,7 @@ from aws_cdk.assertions import Template
 from infra.builder import Stacks, build, cdk_json_context
 from infra.compliance import add_checks
 from infra.config import AppConfig, environments, load_config
-from infra.paths import CONFIG_DIR
+from infra.paths import CONFIG_DIR, ROOT
 
 ENVS = environments()
 
@@ -46,7 +46,7 @@ def synthesize(config: AppConfig, outdir: Path) -> Synth:
     """As app.py does it, security checks included: a cdk-nag finding fails the synth."""
     app = cdk.App(context=cdk_json_context(), outdir=str(outdir), stack_traces=False)
     stacks = build(app, config)
-    add_checks(app)
+    add_checks(app, config.env)
     assembly = app.synth()
     templates = {
         s.stack_name: assembly.get_stack_by_name(s.stack_name).template for s in stacks.all()
@@ -104,17 +104,24 @@ def synthesize_edited(workdir: Path, env: str, base: Edit | None = None, **envs:
     return synthesize(load_config(env, config_dir, environ={}), workdir / "cdk.out")
 
 
+def readme_worker() -> dict[str, Any]:
+    """The ``worker`` of README.md's "Add a third service by YAML alone"."""
+    section = (ROOT / "README.md").read_text().split("## Add a third service by YAML alone")[1]
+    block = section.split("# config/base.yaml, under services:\n", 1)[1].split("\n\n", 1)[0]
+    worker: dict[str, Any] = yaml.safe_load(block)["worker"]
+    return worker
+
+
 CERTIFICATE = "arn:aws:acm:eu-west-1:123456789012:certificate/0f1e2d3c-aaaa-bbbb-cccc-1234567890ab"
 
 # The options the shipped envs leave off, each as (env, edits of its files).
 VARIANTS: dict[str, tuple[str, dict[str, Edit]]] = {
-    # A network load balancer on another port.
+    # A network load balancer passing TCP on 443 (TLS ends in the app).
     "nlb": ("dev", {"dev": lambda d: d.setdefault("services", {}).update(
-        frontend={"public": {"load_balancer": "network", "listener_port": 8080}})}),
-    # A third service with scratch space and two peers, from YAML alone.
+        frontend={"public": {"load_balancer": "network", "listener_port": 443}})}),
+    # The README's third service, with scratch space and a second peer, from YAML alone.
     "worker": ("dev", {"base": lambda b: b["services"].update(worker={
-        "image": "public.ecr.aws/docker/library/python:3.11-slim", "user": "65534:65534",
-        "port": 8080, "cpu": 512, "memory": 1024, "desired_count": 2,
+        **readme_worker(), "user": "65534:65534", "desired_count": 2,
         "scratch": ["/var/cache/worker"], "connects_to": ["backend", "frontend"],
         "environment": {"QUEUE": "visits"}})}),
     # Account, region and three zones pinned.

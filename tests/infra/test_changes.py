@@ -10,6 +10,7 @@ from typing import Any
 
 import pytest
 from aws_cdk.assertions import Capture
+from aws_cdk.cx_api import SynthesisMessageLevel
 
 from infra.ops.checks import run_checks
 from infra.ops.diff import compare
@@ -84,12 +85,16 @@ def test_autoscaling_bounds_change_only_the_scalable_target(
 ) -> None:
     def widen(prod: dict[str, Any]) -> None:
         prod["services"]["frontend"]["autoscaling"]["max"] = 20
+        prod["services"]["frontend"]["desired_count"] = 5  # no effect: a warning says so
 
     after = synth_edited("prod", prod=widen)
     diff = changed(synths["prod"], after)
     assert {s: kinds(after, s, ids) for s, ids in diff.items()} == {
         "timestamper-prod-frontend": {"AWS::ApplicationAutoScaling::ScalableTarget"}
     }
+    frontend = after.assembly.get_stack_by_name("timestamper-prod-frontend")
+    warnings = [m.entry.data for m in frontend.messages if m.level == SynthesisMessageLevel.WARNING]
+    assert len(warnings) == 1 and "services.frontend.desired_count is ignored" in str(warnings[0])
 
 
 def test_third_service_from_yaml_alone(synths: dict[str, Synth], variants: Variants) -> None:
@@ -129,7 +134,7 @@ def test_network_load_balancer_option(variants: Variants) -> None:
     frontend = variants["nlb"].template("frontend")
     balancer = load_balancer_group(frontend)  # one load balancer, one security group
     frontend.has_resource_properties(LOAD_BALANCER, {"Type": "network"})
-    frontend.has_resource_properties(LISTENER, {"Port": 8080, "Protocol": "TCP"})
+    frontend.has_resource_properties(LISTENER, {"Port": 443, "Protocol": "TCP"})
     tasks = task_group(frontend)
     frontend.resource_properties_count_is(INGRESS, {"GroupId": tasks}, 1)
     frontend.has_resource_properties(

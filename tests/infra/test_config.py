@@ -409,8 +409,8 @@ def run_app(env: str, **environ: str) -> subprocess.CompletedProcess[str]:
 def test_config_error_renders_as_every_entry_point_prints_it() -> None:
     error = ConfigError(["config/dev.yaml: a: one", "config/dev.yaml: b: two"], note="(a note)")
     assert error.render().splitlines() == [
-        "config error (2):", "  config/dev.yaml: a: one", "  config/dev.yaml: b: two", "(a note)"]  # fmt: skip
-    assert ConfigError(["x: y"]).render() == "config error (1):\n  x: y"
+        "2 problems in the config:", "  config/dev.yaml: a: one", "  config/dev.yaml: b: two", "(a note)"]  # fmt: skip
+    assert ConfigError(["x: y"]).render() == "1 problem in the config:\n  x: y"
 
 
 def test_app_exits_2_listing_every_problem() -> None:
@@ -419,7 +419,7 @@ def test_app_exits_2_listing_every_problem() -> None:
                      APP_CONFIG__SERVICES__FRONTEND__MEMORY="8192",
                      APP_CONFIG__LOGGING__RETENTION_DAYS="8")  # fmt: skip
     assert result.returncode == 2, result.stderr
-    assert result.stderr.splitlines()[0] == "config error (3):"
+    assert result.stderr.splitlines()[0] == "3 problems in the config:"
     assert "logging.retention_days: 8 is not a CloudWatch retention" in result.stderr
     assert "services.backend.desired_count: 2: a stateful service" in result.stderr
     assert "services.frontend.memory: 8192 is not valid with cpu 512" in result.stderr

@@ -159,6 +159,11 @@ def test_nlb_passes_tcp_behind_a_security_group(built: dict[str, Built]) -> None
                                              "HealthCheckProtocol": "HTTP", "HealthCheckPath": "/"})  # fmt: skip
     t.has_resource_properties(INGRESS, {"FromPort": PORT,
                                         "SourceSecurityGroupId": {"Fn::GetAtt": [balancer, "GroupId"]}})  # fmt: skip
+    # An NLB logs only TLS listeners, which this TCP option never creates: no
+    # bucket that would stay empty, no logging attribute that would do nothing.
+    t.resource_count_is("AWS::S3::Bucket", 0)
+    t.has_resource_properties(LOAD_BALANCER, {"LoadBalancerAttributes": Match.not_(
+        Match.array_with([Match.object_like({"Key": "access_logs.s3.enabled"})]))})  # fmt: skip
 
 
 @pytest.mark.parametrize(("case", "expected"), [

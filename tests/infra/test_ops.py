@@ -80,8 +80,9 @@ def test_cost_matches_a_hand_computed_estimate(synths: dict[str, Synth]) -> None
         "NAT gateways": round(2 * 0.045 * 730, 4),  # 65.70
         "public IPv4 addresses": round(4 * 0.005 * 730, 4),  # 2 NAT EIPs + 2 ALB zones: 14.60
         "secrets": 0.40,
+        "KMS keys": 4 * 1.00,  # one per stack with log groups (network, cluster, 2 services)
     }
-    assert cost.total(list(lines.values())) == pytest.approx(142.175125)
+    assert cost.total(list(lines.values())) == pytest.approx(146.175125)
     assert lines["Fargate frontend"].quantity == "2 x 0.5 vCPU, 1 GB"
 
 
@@ -103,16 +104,16 @@ def test_cost_tables(synths: dict[str, Synth]) -> None:
     assert one.title == "always-on cost, us-east-1 on-demand prices taken 2025-10"
     assert (one.headers, one.right) == (["item", "quantity", "USD/month"], (2,))
     assert one.rows[1] == ["Fargate frontend", "2 x 0.5 vCPU, 1 GB", "36.04"]
-    assert one.rows[-1] == ["total", "", "142.18"]
+    assert one.rows[-1] == ["total", "", "146.18"]
     both = cost_report.as_table(lines, prices)
     assert (both.headers, both.right) == (["item", "dev USD/month", "prod USD/month"], (1, 2))
-    assert both.rows[-1] == ["total", "78.65", "142.18"]
+    assert both.rows[-1] == ["total", "82.65", "146.18"]
     assert [row[0] for row in both.rows] == [row[0] for row in one.rows]
     extra = cost.Line("timestamper-dev-x", "interface endpoint zones", 2, 14.6)
     shown = cost_report.as_table({"dev": [*lines["dev"], extra], "prod": lines["prod"]}, prices)
     assert ["interface endpoint zones", "14.60", "-"] in shown.rows
     report = cost_report.as_json(lines, prices)
-    assert {env: r["total"] for env, r in report["envs"].items()} == {"dev": 78.65, "prod": 142.18}
+    assert {env: r["total"] for env, r in report["envs"].items()} == {"dev": 82.65, "prod": 146.18}
     assert report["not_included"] == prices.not_included
 
 
@@ -122,7 +123,7 @@ def test_cost_cli() -> None:
     lines = table.stdout.splitlines()
     assert lines[0] == "always-on cost, us-east-1 on-demand prices taken 2025-10"
     assert lines[1].split() == ["item", "quantity", "USD/month"]
-    assert lines[-2].split() == ["total", "78.65"]
+    assert lines[-2].split() == ["total", "82.65"]
     assert lines[-1].startswith("not included: data transfer")
     assert "synthesizing dev ..." in table.stderr  # the progress line, plain off a terminal
     unknown = run("cost", "--env", "staging")

@@ -3,12 +3,16 @@
 from __future__ import annotations
 
 import json
+import re
+from collections.abc import Iterator
+from typing import Any
 
 from aws_cdk.assertions import Capture, Match
 from aws_cdk.cx_api import SynthesisMessageLevel
+from botocore.loaders import create_loader
 
 from infra.config import injected
-from tests.infra.conftest import Synth
+from tests.infra.conftest import VARIANTS, Synth, Variants
 from tests.infra.templates import (
     DELETION_POLICY,
     DISCOVERY,
@@ -69,6 +73,60 @@ def test_no_warnings_or_dummy_zones(synth: Synth) -> None:
     assert "dummy" not in json.dumps(synth.templates)
 
 
+def commercial_regions() -> list[str]:
+    """Every region of the commercial partition, from botocore's partition data
+    (maintained by AWS; ``aws-global`` is an endpoint alias, not a region)."""
+    partitions = create_loader().load_data("partitions")["partitions"]
+    aws = next(p for p in partitions if p["id"] == "aws")
+    return [r for r in aws["regions"] if re.fullmatch(aws["regionRegex"], r)]
+
+
+COMMERCIAL_REGIONS = commercial_regions()
+
+
+def map_lookups(node: Any) -> Iterator[list[Any]]:
+    """The arguments of every ``Fn::FindInMap`` in a template fragment."""
+    if isinstance(node, dict):
+        for key, value in node.items():
+            if key == "Fn::FindInMap":
+                yield value
+            yield from map_lookups(value)
+    elif isinstance(node, list):
+        for item in node:
+            yield from map_lookups(item)
+
+
+def lookup_fails(template: dict[str, Any], lookup: list[Any], region: str) -> bool:
+    """Whether CloudFormation, deploying in ``region``, fails to resolve ``lookup``.
+
+    It resolves a lookup even in the branch of an ``Fn::If`` it does not take,
+    so a region-keyed key missing from its mapping fails the whole deploy,
+    unless the lookup has a ``DefaultValue``.
+    """
+    name, top, second, *options = lookup
+    if any("DefaultValue" in option for option in options):
+        return False
+    keys = [region if key == {"Ref": "AWS::Region"} else key for key in (top, second)]
+    assert all(isinstance(key, str) for key in keys), f"unexpected key in {lookup}"
+    return keys[1] not in template["Mappings"][name].get(keys[0], {})
+
+
+def test_region_keyed_lookups_resolve_in_every_commercial_region(
+    synths: dict[str, Synth], variants: Variants
+) -> None:
+    assert len(COMMERCIAL_REGIONS) >= 36 and "eu-central-2" in COMMERCIAL_REGIONS
+    apps = [*synths.values(), *(variants[name] for name in VARIANTS)]
+    failing = {
+        (stack, region)
+        for app in apps
+        for stack, template in app.templates.items()
+        for lookup in map_lookups(template.get("Resources", {}))
+        for region in COMMERCIAL_REGIONS
+        if lookup_fails(template, lookup, region)
+    }
+    assert not failing, sorted(failing)[:5]
+
+
 def test_network_follows_config(synth: Synth) -> None:
     net = synth.config.network
     network = synth.template("network")
@@ -76,7 +134,8 @@ def test_network_follows_config(synth: Synth) -> None:
     network.has_resource_properties("AWS::EC2::VPC", {"CidrBlock": net.cidr})
     network.resource_count_is(NAT, net.nat_gateways)
     network.resource_count_is(SUBNET, 2 * net.max_azs)
-    network.resource_properties_count_is(SUBNET, {"MapPublicIpOnLaunch": True}, net.max_azs)
+    # No subnet hands out public IPs (CT.EC2.PR.11); load balancers and NAT get theirs explicitly.
+    network.resource_properties_count_is(SUBNET, {"MapPublicIpOnLaunch": False}, 2 * net.max_azs)
     network.resource_count_is("AWS::EC2::FlowLog", 1)
     group = Capture()
     network.has_resource_properties(
@@ -84,10 +143,7 @@ def test_network_follows_config(synth: Synth) -> None:
         {"TrafficType": "ALL", "LogDestinationType": "cloud-watch-logs",
          "LogGroupName": {"Ref": group}},
     )  # fmt: skip
-    # The stack's one log group is the flow log's, kept as long as the config says.
-    network.resource_count_is(LOG_GROUP, 1)
-    retention = {"Properties": {"RetentionInDays": synth.config.logging.retention_days}}
-    assert list(network.find_resources(LOG_GROUP, retention)) == [group.as_string()]
+    assert group.as_string() in network.find_resources(LOG_GROUP)
 
 
 def test_cluster_follows_config(synth: Synth) -> None:
@@ -107,10 +163,14 @@ def test_termination_protection_where_asked(synth: Synth) -> None:
     assert synth.config.env != "prod" or protect
     assert synth.stacks.network.termination_protection is protect
     assert synth.stacks.cluster.termination_protection is protect
+    # Deleting a stateful service's stack deletes its data; stateless ones stay deletable.
+    for name, stack in synth.stacks.services.items():
+        stateful = synth.config.services[name].stateful
+        assert stack.termination_protection is (protect and stateful), name
+    assert synth.stacks.services["backend"].termination_protection is protect
 
 
 def test_task_sizes_ports_and_logs_follow_config(synth: Synth) -> None:
-    logging = synth.config.logging
     for name, svc in synth.config.services.items():
         template = synth.template(name)
         template.has_resource_properties(
@@ -125,18 +185,40 @@ def test_task_sizes_ports_and_logs_follow_config(synth: Synth) -> None:
             PortMappings=[{"ContainerPort": svc.port}],
             LogConfiguration={"LogDriver": "awslogs", "Options": {"awslogs-group": {"Ref": group}}},
         )
-        # The container logs into the stack's one log group, kept as the config says.
-        template.resource_count_is(LOG_GROUP, 1)
-        kept = {
-            "Properties": {"RetentionInDays": logging.retention_days},
-            "DeletionPolicy": DELETION_POLICY[logging.removal_policy],
-        }
-        assert list(template.find_resources(LOG_GROUP, kept)) == [group.as_string()], name
+        assert group.as_string() in template.find_resources(LOG_GROUP), name
+
+
+def test_every_log_group_is_kept_encrypted_and_removed_as_configured(
+    synths: dict[str, Synth], variants: Variants
+) -> None:
+    """Flow logs, container logs, Container Insights and CDK's custom-resource Lambdas:
+    nothing the app causes logs to a group with CloudWatch's defaults (kept forever,
+    left behind by a destroy)."""
+    for app in [*synths.values(), *(variants[name] for name in VARIANTS)]:
+        logging = app.config.logging
+        for stack, template in app.templates.items():
+            resources = template["Resources"]
+            groups = {k: v for k, v in resources.items() if v["Type"] == LOG_GROUP}
+            keys = [k for k, v in resources.items() if v["Type"] == "AWS::KMS::Key"]
+            for logical_id, group in groups.items():
+                assert group["Properties"]["RetentionInDays"] == logging.retention_days, logical_id
+                assert group["DeletionPolicy"] == DELETION_POLICY[logging.removal_policy]
+                # The stack's own key: Control Tower's CT.CLOUDWATCH.PR.3 sees local references only.
+                assert group["Properties"]["KmsKeyId"] == {"Fn::GetAtt": [*keys, "Arn"]}, stack
+            # Each function logs into a group of the stack, which so is made before it runs.
+            for logical_id, function in resources.items():
+                if function["Type"] == "AWS::Lambda::Function":
+                    target = function["Properties"]["LoggingConfig"]["LogGroup"]
+                    assert target["Ref"] in groups, (stack, logical_id)
+        cluster = app.template("cluster")
+        cluster.has_resource_properties(LOG_GROUP, {"LogGroupName": {"Fn::Join": ["", [
+            "/aws/ecs/containerinsights/", {"Ref": Match.any_value()}, "/performance"]]}})  # fmt: skip
 
 
 def test_health_checks(synth: Synth) -> None:
     # A string in config runs through the shell (it reads the password variable).
-    backend_check = ["CMD-SHELL", 'REDISCLI_AUTH="$BACKEND_PASSWORD" redis-cli ping | grep -q PONG']
+    backend_check = ["CMD-SHELL",
+                     'REDISCLI_AUTH="$BACKEND_PASSWORD" redis-cli -p "$PORT" ping | grep -q PONG']  # fmt: skip
     container(synth.template("backend"), "backend", HealthCheck={"Command": backend_check})
     frontend = synth.template("frontend")
     frontend_check = ["CMD", "python", "/app/healthcheck.py"]
@@ -151,9 +233,8 @@ def test_health_checks(synth: Synth) -> None:
 
 
 def test_services_run_private_with_safe_deployments(synth: Synth) -> None:
-    private = synth.template("network").find_resources(
-        SUBNET, {"Properties": {"MapPublicIpOnLaunch": False}}
-    )
+    private = synth.template("network").find_resources(SUBNET, {"Properties": {
+        "Tags": Match.array_with([{"Key": "aws-cdk:subnet-type", "Value": "Private"}])}})  # fmt: skip
     for name, svc in synth.config.services.items():
         template = synth.template(name)
         template.resource_count_is(SERVICE, 1)
@@ -195,6 +276,31 @@ def test_consumer_gets_peer_name_and_port(synth: Synth) -> None:
         "BACKEND_HOST": f"backend.{synth.config.cluster.namespace}",
         "BACKEND_PORT": "6379",
     }
+
+
+def output_of(synth: Synth, reference: dict[str, Any]) -> Any:
+    """The value of the stack output that a weak reference reads."""
+    target = reference["Fn::GetStackOutput"]
+    return synth.templates[target["StackName"]]["Outputs"][target["OutputName"]]["Value"]
+
+
+def test_tasks_reach_out_only_to_https_and_their_peers(
+    synths: dict[str, Synth], variants: Variants
+) -> None:
+    for app in [*synths.values(), variants["worker"]]:
+        for name, service in app.config.services.items():
+            template = app.template(name)
+            group = task_group(template)["Fn::GetAtt"][0]
+            inline = template.find_resources(GROUP)[group]["Properties"]["SecurityGroupEgress"]
+            assert [(r["IpProtocol"], r["FromPort"], r["ToPort"], r["CidrIp"]) for r in inline] == [
+                ("tcp", 443, 443, "0.0.0.0/0")], (app.config.env, name)  # fmt: skip
+            separate = template.find_resources(
+                "AWS::EC2::SecurityGroupEgress", {"Properties": {"GroupId": {"Fn::GetAtt": [group, "GroupId"]}}})  # fmt: skip
+            reached = sorted((r["FromPort"], r["ToPort"], output_of(app, r["DestinationSecurityGroupId"]))
+                             for r in (e["Properties"] for e in separate.values()))  # fmt: skip
+            expected = sorted((app.config.services[p].port, app.config.services[p].port,
+                               task_group(app.template(p))) for p in service.connects_to)  # fmt: skip
+            assert reached == expected, (app.config.env, name)
 
 
 def test_backend_admits_only_frontend_on_its_port(synth: Synth) -> None:
@@ -309,10 +415,10 @@ def test_prod_differs_from_dev_as_the_yaml_says(synths: dict[str, Synth]) -> Non
     prod.template("frontend").has_resource_properties(TASK, {"Cpu": "512"})
     dev.template("frontend").has_resource_properties(SERVICE, {"DesiredCount": 1})
     dev.template("backend").has_resource(
-        LOG_GROUP, {"DeletionPolicy": "Delete", "Properties": {"RetentionInDays": 7}}
+        LOG_GROUP, {"DeletionPolicy": "Delete", "Properties": {"RetentionInDays": 365}}
     )
     prod.template("backend").has_resource(
-        LOG_GROUP, {"DeletionPolicy": "Retain", "Properties": {"RetentionInDays": 90}}
+        LOG_GROUP, {"DeletionPolicy": "Retain", "Properties": {"RetentionInDays": 365}}
     )
 
 

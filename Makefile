@@ -26,13 +26,16 @@ help:
 	@echo "make show ENV=prod              the resolved config, each value with its origin"
 	@echo "make preview ENV=prod [REF=..]  what the working tree changes against REF (HEAD), offline"
 	@echo "make cost ENV=all               estimated always-on monthly cost"
+	@echo "make ls ENV=prod                the stacks of one env, in deploy order"
 	@echo "make test                       the whole test suite"
 	@echo "make lint                       ruff and mypy"
+	@echo "make fmt                        ruff format and autofix"
 	@echo "make deploy ENV=prod [STACK=..] deploy all stacks, or one (with --exclusively)"
 	@echo "make diff ENV=prod              compare with what is deployed (needs AWS access)"
 	@echo "make destroy ENV=dev            delete the env's stacks"
 	@echo "make local                      frontend + redis on 127.0.0.1:5000, no Docker"
 	@echo "make bench                      synth and frontend benchmarks"
+	@echo "make clean                      remove cdk.out and tool caches"
 
 $(VENV)/.installed: requirements.txt requirements-dev.txt frontend/requirements.txt constraints.txt
 	python3 -m venv $(VENV)
@@ -49,14 +52,15 @@ $(CHECKOV_VENV)/.installed: requirements-checkov.txt
 	$(CHECKOV_VENV)/bin/python -m pip install --quiet -r requirements-checkov.txt
 	touch $@
 
-deps: $(VENV)/.installed node_modules/.installed $(CHECKOV_VENV)/.installed
+# checkov (a 290 MB venv of its own) only for the targets that run it.
+deps: $(VENV)/.installed node_modules/.installed
 
 # cdk-nag runs inside every synth: an unacknowledged finding fails it.
 synth: deps
 	$(CDK) synth $(CDK_FLAGS) --quiet
 
 # A fresh cdk.out, so only this env's templates are checked.
-checkov: deps
+checkov: deps $(CHECKOV_VENV)/.installed
 	rm -rf cdk.out
 	$(CDK) synth $(CDK_FLAGS) --quiet
 	BC_SKIP_MAPPING=TRUE $(CHECKOV_VENV)/bin/checkov --directory cdk.out \
@@ -76,7 +80,7 @@ preview: deps
 cost: deps
 	$(PY) -m infra cost --env $(ENV)
 
-test: deps
+test: deps $(CHECKOV_VENV)/.installed
 	bin/system-deps
 	$(PY) -m pytest -n auto
 

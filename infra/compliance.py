@@ -18,7 +18,7 @@ from __future__ import annotations
 import fnmatch
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import Any, cast
 
 import aws_cdk as cdk
 import jsii
@@ -78,11 +78,15 @@ class _CheckovSkipWriter:
             node.add_metadata("checkov", {"skip": found})
 
 
-def add_checks(app: Construct, env: str) -> None:
+def add_checks(app: Construct, env: str, *, control_tower: bool = True) -> None:
     """Run cdk-nag and the Control Tower controls (less ``env``'s waivers) on every
-    synth of ``app``, and mark checkov's accepted exceptions."""
+    synth of ``app``, and mark checkov's accepted exceptions. Only tests that
+    compare templates turn the Control Tower controls off, to save their time."""
     cdk.Validations.of(app).add_plugins(
-        AwsSolutionsChecks(app, write_suppressions_to_cloud_formation=True),
-        ControlTowerChecks(waivers(env)),
+        AwsSolutionsChecks(app, write_suppressions_to_cloud_formation=True)
     )
+    if control_tower:
+        cdk.Validations.of(app).add_plugins(
+            cast(cdk.IPolicyValidationPlugin, ControlTowerChecks(waivers(env)))
+        )
     cdk.Aspects.of(app).add(_CheckovSkipWriter(checkov_skips()))

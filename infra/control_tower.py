@@ -3,31 +3,37 @@
 The controls are AWS's own cfn-guard rules, shipped with cfn-guard in PyPI's
 ``cdklabs-cdk-validator-cfnguard``, whose ``CfnGuardValidator`` is a CDK policy
 validation plugin: a failing control fails ``cdk synth`` with the construct
-path and the fix. :class:`ControlTowerChecks` wraps it to add two things: the
-waivers of ``security/control-tower.yaml`` (per environment, each with its
-reason), and a rule selection by resource type. cfn-guard parses all 237
-rule files for every template, which made each synth about 3 s slower; rules
-about resource types the templates do not contain can only be skipped, so
-they are left out, for the same result in a fraction of the time.
+path and the fix. :class:`ControlTowerChecks` wraps it to add the waivers of
+``security/control-tower.yaml`` (per environment, each with its reason) and
+two savings. cfn-guard applies all 237 rule files to every template, which
+made each synth about 3 s slower: rules about resource types the templates do
+not contain can only be skipped, so they are left out, for the same result in
+a fraction of the time. And a template that passed is remembered
+(``.cache/control-tower/``, keyed by its exact bytes, the waivers, the
+validator's version and this module), so a synth checks only the stacks that
+changed since one that passed.
 """
 
 from __future__ import annotations
 
+import hashlib
 import json
+import os
 import re
 import tarfile
+import tempfile
 from collections.abc import Iterable, Mapping, Sequence
 from functools import lru_cache
 from importlib import metadata, resources
 from pathlib import Path
-from typing import Any, cast
+from typing import Any
 
 import aws_cdk as cdk
 import jsii
 import yaml
 from cdklabs.cdk_validator_cfnguard import CfnGuardValidator
 
-from infra.paths import CONTROL_TOWER_WAIVERS
+from infra.paths import CACHE_DIR, CONTROL_TOWER_WAIVERS
 
 # Control IDs as AWS writes them; rule files are named after them in lower case.
 CONTROL = re.compile(r"CT\.[A-Z0-9]+\.PR\.\d+")
@@ -98,7 +104,7 @@ def rules_to_skip(types: set[str], waived: Iterable[str]) -> list[str]:
     return sorted(skipped)
 
 
-@jsii.implements(cdk.IPolicyValidationContext)
+@jsii.implements(cdk.IPolicyValidationContextBeta1)
 class Templates:
     """A validation context of template files, to run the checks outside a synth."""
 
@@ -114,13 +120,17 @@ class Templates:
         return cdk.App()
 
 
-@jsii.implements(cdk.IPolicyValidationPlugin)
+# The Beta1 interfaces, which CfnGuardValidator implements: CDK accepts them
+# where it asks for the newer names, but cannot read a Beta1 report back as a
+# newer one.
+@jsii.implements(cdk.IPolicyValidationPluginBeta1)
 class ControlTowerChecks:
     """CfnGuardValidator with the Control Tower rules, less ``waived`` and those
     about resource types the synthesized templates do not contain."""
 
-    def __init__(self, waived: Mapping[str, str]) -> None:
+    def __init__(self, waived: Mapping[str, str], cache_dir: Path = CACHE_DIR) -> None:
         self.waived = dict(waived)
+        self.cache_dir = cache_dir
 
     @property
     def name(self) -> str:
@@ -134,18 +144,57 @@ class ControlTowerChecks:
     def rule_ids(self) -> list[str]:
         return sorted(set(rule_types()) - {rule_name(c) for c in self.waived})
 
-    def validate(self, context: cdk.IPolicyValidationContext) -> cdk.PolicyValidationPluginReport:
-        skip = rules_to_skip(resource_types(context.template_paths), self.waived)
+    def validate(
+        self, context: cdk.IPolicyValidationContextBeta1
+    ) -> cdk.PolicyValidationPluginReportBeta1:
+        passes = PassCache(self.waived, self.cache_dir)
+        todo = [path for path in context.template_paths if not passes.known(path)]
+        if not todo:
+            return cdk.PolicyValidationPluginReportBeta1(success=True, violations=[])
+        skip = rules_to_skip(resource_types(todo), self.waived)
         validator = CfnGuardValidator(control_tower_rules_enabled=True, disabled_rules=skip)
-        # The validator is written against the same interface's older (Beta1) name.
-        beta = cast(cdk.IPolicyValidationContextBeta1, context)
-        return cast(cdk.PolicyValidationPluginReport, validator.validate(beta))
+        report = validator.validate(Templates(todo))
+        failed = {
+            Path(resource.template_path).name
+            for violation in report.violations
+            for resource in violation.violating_resources
+        }
+        passes.add(path for path in todo if Path(path).name not in failed)
+        return report
+
+
+class PassCache:
+    """Templates that passed the checks with these waivers, by content."""
+
+    def __init__(self, waived: Mapping[str, str], directory: Path = CACHE_DIR) -> None:
+        self.directory = directory / "control-tower"
+        self.salt = "\0".join([VALIDATOR_VERSION, _this_module_hash(), *sorted(waived)])
+
+    def _entry(self, template_path: str) -> Path:
+        digest = hashlib.sha256(self.salt.encode() + b"\0" + Path(template_path).read_bytes())
+        return self.directory / digest.hexdigest()
+
+    def known(self, template_path: str) -> bool:
+        return self._entry(template_path).exists()
+
+    def add(self, template_paths: Iterable[str]) -> None:
+        self.directory.mkdir(parents=True, exist_ok=True)
+        for path in template_paths:
+            # Written whole, then renamed: parallel synths never see half an entry.
+            handle, temporary = tempfile.mkstemp(dir=self.directory)
+            os.close(handle)
+            os.replace(temporary, self._entry(path))
+
+
+@lru_cache(maxsize=1)
+def _this_module_hash() -> str:
+    """A change to the rule selection here invalidates every remembered pass."""
+    return hashlib.sha256(Path(__file__).read_bytes()).hexdigest()
 
 
 def failing_controls(template_paths: Sequence[str], waived: Mapping[str, str]) -> set[str]:
     """The controls the given templates fail, ``waived`` aside (for tests and tools)."""
-    context = cast(cdk.IPolicyValidationContext, Templates(template_paths))
-    report = ControlTowerChecks(waived).validate(context)
+    report = ControlTowerChecks(waived).validate(Templates(template_paths))
     return {control_of(v.description) for v in report.violations}
 
 

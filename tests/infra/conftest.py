@@ -5,7 +5,7 @@ from __future__ import annotations
 import copy
 import shutil
 import tempfile
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -42,11 +42,12 @@ class Synth:
         return self._templates[part]
 
 
-def synthesize(config: AppConfig, outdir: Path) -> Synth:
-    """As app.py does it, security checks included: a cdk-nag finding fails the synth."""
+def synthesize(config: AppConfig, outdir: Path, *, control_tower: bool = True) -> Synth:
+    """As app.py does it, security checks included: a cdk-nag finding (or, with
+    ``control_tower``, a failed Control Tower control) fails the synth."""
     app = cdk.App(context=cdk_json_context(), outdir=str(outdir), stack_traces=False)
     stacks = build(app, config)
-    add_checks(app, config.env)
+    add_checks(app, config.env, control_tower=control_tower)
     assembly = app.synth()
     templates = {
         s.stack_name: assembly.get_stack_by_name(s.stack_name).template for s in stacks.all()
@@ -89,19 +90,30 @@ def config_dir_with(tmp_path: Path, base: Edit | None = None, **envs: Edit) -> P
 
 @pytest.fixture
 def synth_edited(tmp_path: Path) -> Callable[..., Synth]:
-    """Synthesize an environment from a copy of config/ with edits applied."""
+    """Synthesize an environment from a copy of config/ with edits applied.
 
-    def run(env: str, base: Edit | None = None, **envs: Edit) -> Synth:
+    cdk-nag runs; the Control Tower controls only with ``control_tower=True``:
+    these synths are for comparing templates, and every shipped env and
+    variant passes the controls in full (about a second a synth saved)."""
+
+    def run(
+        env: str, base: Edit | None = None, *, control_tower: bool = False, **envs: Edit
+    ) -> Synth:
         workdir = Path(tempfile.mkdtemp(dir=tmp_path))  # one per call: a test may synth twice
-        return synthesize_edited(workdir, env, base, **envs)
+        return synthesize_edited(workdir, env, {"base": base, **envs}, control_tower=control_tower)
 
     return run
 
 
-def synthesize_edited(workdir: Path, env: str, base: Edit | None = None, **envs: Edit) -> Synth:
-    """``env`` synthesized from a copy of config/ in ``workdir`` with the edits applied."""
-    config_dir = config_dir_with(workdir, base, **envs)
-    return synthesize(load_config(env, config_dir, environ={}), workdir / "cdk.out")
+def synthesize_edited(
+    workdir: Path, env: str, edits: Mapping[str, Edit | None], *, control_tower: bool = True
+) -> Synth:
+    """``env`` synthesized from a copy of config/ in ``workdir`` with ``edits`` applied
+    (by file: ``base`` or an env's name)."""
+    files = {name: change for name, change in edits.items() if change is not None}
+    config_dir = config_dir_with(workdir, files.pop("base", None), **files)
+    config = load_config(env, config_dir, environ={})
+    return synthesize(config, workdir / "cdk.out", control_tower=control_tower)
 
 
 def readme_worker() -> dict[str, Any]:
@@ -147,7 +159,7 @@ class Variants:
     def __getitem__(self, name: str) -> Synth:
         if name not in self._made:
             env, edits = VARIANTS[name]
-            self._made[name] = synthesize_edited(self._workdir / name, env, **edits)
+            self._made[name] = synthesize_edited(self._workdir / name, env, edits)
         return self._made[name]
 
 

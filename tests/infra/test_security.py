@@ -10,7 +10,7 @@ import shutil
 import subprocess
 from collections.abc import Iterator
 from pathlib import Path
-from typing import Any, cast
+from typing import Any
 
 import aws_cdk as cdk
 import pytest
@@ -21,6 +21,8 @@ from infra.compliance import checkov_skips, stack_relative_path
 from infra.config import environments
 from infra.control_tower import (
     MAX_WAIVERS,
+    ControlTowerChecks,
+    PassCache,
     Templates,
     WaiverError,
     control_of,
@@ -109,7 +111,7 @@ def test_an_insecure_edit_fails_at_synth(synth_edited: Any) -> None:
     insecure = {"network": {"flow_logs": False}, "cluster": {"container_insights": False},
                 "logging": {"retention_days": 30}}  # fmt: skip
     with pytest.raises(RuntimeError, match="ValidationFailed") as failure:
-        synth_edited("dev", dev=lambda d: d.update(insecure))
+        synth_edited("dev", dev=lambda d: d.update(insecure), control_tower=True)
     assert "AwsSolutions-VPC7" in str(failure.value)
     assert "AwsSolutions-ECS4" in str(failure.value)
     assert "[CT.CLOUDWATCH.PR.2]" in str(failure.value)
@@ -142,12 +144,32 @@ def test_control_tower_waivers_are_few_needed_and_documented(synths: dict[str, S
 
 def test_rules_left_out_by_type_cannot_change_the_result(synths: dict[str, Synth]) -> None:
     """The type-based selection is an optimization only: AWS's validator with every
-    Control Tower rule finds the same controls on the richest template."""
-    (path,) = [p for p in template_paths(synths["dev"]) if p.endswith("frontend.template.json")]
+    Control Tower rule finds the same controls (on the network stack: VPC, subnets,
+    flow logs, a Lambda, its logs and key; the larger frontend costs seconds more)."""
+    (path,) = [p for p in template_paths(synths["dev"]) if p.endswith("network.template.json")]
     plain = CfnGuardValidator(control_tower_rules_enabled=True)
-    report = plain.validate(cast(cdk.IPolicyValidationContextBeta1, Templates([path])))
+    report = plain.validate(Templates([path]))
     every_rule = {control_of(v.description) for v in report.violations}
     assert every_rule and failing_controls([path], {}) == every_rule
+
+
+def test_a_pass_is_remembered_and_a_failure_is_not(tmp_path: Path) -> None:
+    def log_group(days: int) -> str:
+        return json.dumps({"Resources": {"Logs": {"Type": "AWS::Logs::LogGroup", "Properties": {
+            "RetentionInDays": days, "KmsKeyId": "arn:aws:kms:eu-west-1:123456789012:key/k"}}}})  # fmt: skip
+
+    (tmp_path / "good.json").write_text(log_group(365))
+    (tmp_path / "bad.json").write_text(log_group(30))
+    good, bad = str(tmp_path / "good.json"), str(tmp_path / "bad.json")
+    checks = ControlTowerChecks({}, cache_dir=tmp_path)
+    assert {control_of(v.description) for v in checks.validate(Templates([good, bad])).violations
+            } == {"CT.CLOUDWATCH.PR.2"}  # fmt: skip
+    assert PassCache({}, tmp_path).known(good) and not PassCache({}, tmp_path).known(bad)
+    # Checked again, the failure is found again; the pass holds for these waivers only.
+    assert not checks.validate(Templates([good, bad])).success
+    assert not PassCache({"CT.S3.PR.2": "a reason"}, tmp_path).known(good)
+    (tmp_path / "good.json").write_text(log_group(400))
+    assert not PassCache({}, tmp_path).known(good)
 
 
 def test_a_waiver_of_an_unknown_control_is_a_clear_error(tmp_path: Path) -> None:
@@ -457,6 +479,9 @@ def test_a_certificate_gives_https_on_the_domain(variants: Variants) -> None:
     frontend.has_resource_properties(LISTENER, {
         "Port": 443, "Certificates": Match.exact([{"CertificateArn": CERTIFICATE}])})  # fmt: skip
     frontend.has_output("Url", {"Value": "https://www.example.com"})
+    # The app answers its domain and its load balancer's name, no other Host.
+    hosts = {e["Name"]: e["Value"] for e in container(frontend, "frontend")["Environment"]}
+    assert hosts["ALLOWED_HOSTS"]["Fn::Join"][1][1:] == ["www.example.com"]
     messages = after.assembly.get_stack_by_name("timestamper-dev-frontend").messages
     assert not [m for m in messages if "plain HTTP" in str(m.entry.data)]
 

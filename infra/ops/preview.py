@@ -6,7 +6,10 @@ at once. Then compares the templates (:mod:`infra.ops.diff`).
 
 A commit's templates never change for the same env, variables and library
 versions, so the ref's are cached in ``.cache/preview/``: previewing edit
-after edit against the same ref costs one synth.
+after edit against the same ref costs one synth. The working tree's are
+cached the same way, keyed by the content of every file git would see (so
+any edit, staged or not, synthesizes again): previewing again without an
+edit, or against another ref, costs no synth for the tree.
 """
 
 from __future__ import annotations
@@ -53,6 +56,32 @@ def cache_key(commit: str, env: str) -> str:
     return hashlib.sha256(json.dumps(inputs, sort_keys=True).encode()).hexdigest()[:24]
 
 
+def tree_state(top: Path, skip: Path | None = None) -> str:
+    """A name for the working tree's current content: a hash over every file git
+    tracks or would track (untracked but not ignored), path and bytes, less those
+    under ``skip`` (the caches: .gitignore leaves them out, but a tree may lack one)."""
+    listed = git("ls-files", "-z", "--cached", "--others", "--exclude-standard", cwd=top)
+    digest = hashlib.sha256()
+    for name in sorted(set(filter(None, listed.split("\0")))):
+        if skip is not None and (top / name).is_relative_to(skip):
+            continue
+        path = top / name
+        digest.update(name.encode() + b"\0")
+        digest.update(path.read_bytes() if path.is_file() else b"(deleted)")
+        digest.update(b"\0")
+    return "tree:" + digest.hexdigest()
+
+
+def _synth_ref(top: Path, commit: str, env: str, tmp: Path) -> synth.Templates:
+    """``env``'s templates at ``commit``, from a temporary ``git worktree`` of it."""
+    checkout = tmp / "ref"
+    git("worktree", "add", "--detach", "--quiet", str(checkout), commit, cwd=top)
+    try:
+        return synth.start(checkout / ROOT.relative_to(top), env, tmp / "old").templates()
+    finally:
+        git("worktree", "remove", "--force", str(checkout), cwd=top)
+
+
 def stateful_stacks(config: AppConfig) -> frozenset[str]:
     """The stacks of stateful services: a new task or service there restarts them empty."""
     return frozenset(
@@ -67,27 +96,33 @@ def preview(config: AppConfig, against: str = "HEAD", use_cache: bool = True) ->
         commit = git("rev-parse", "--verify", "--quiet", f"{against}^{{commit}}")
     except PreviewError:
         raise PreviewError(f"{against!r} is not a commit of {top}") from None
-    stateful = stateful_stacks(config)
-    cached = CACHE / f"{cache_key(commit, config.env)}.json"
+    ref_file = CACHE / f"{cache_key(commit, config.env)}.json"
+    tree_file = CACHE / f"{cache_key(tree_state(top, skip=CACHE.parent), config.env)}.json"
     ref = f"{against} ({commit[:8]})"
-    with tempfile.TemporaryDirectory(prefix="preview-") as tmp:
-        if use_cache and cached.is_file():
-            with progress(f"synthesizing {config.env}: working tree ({ref} cached)"):
-                before = json.loads(cached.read_text())
-                after = synth.start(ROOT, config.env, Path(tmp) / "new.out").templates()
-            return compare(before, after, stateful)
-        checkout = Path(tmp) / "ref"
-        git("worktree", "add", "--detach", "--quiet", str(checkout), commit, cwd=top)
+    ref_hit, tree_hit = use_cache and ref_file.is_file(), use_cache and tree_file.is_file()
+    doing = [what for what, hit in (("working tree", tree_hit), (ref, ref_hit)) if not hit]
+    done = [what for what, hit in (("working tree", tree_hit), (ref, ref_hit)) if hit]
+    message = f"synthesizing {config.env}: " + (" and ".join(doing) or "nothing")
+    with (
+        tempfile.TemporaryDirectory(prefix="preview-") as tmp,
+        progress(message + (f" ({', '.join(done)} cached)" if done else "")),
+    ):
+        # Both synths run at once; a cached side is read instead.
+        new = None if tree_hit else synth.start(ROOT, config.env, Path(tmp) / "new.out")
         try:
-            with progress(f"synthesizing {config.env}: working tree and {ref}"):
-                old = synth.start(checkout / ROOT.relative_to(top), config.env, Path(tmp) / "old")
-                new = synth.start(ROOT, config.env, Path(tmp) / "new.out")
-                before, after = old.templates(), new.templates()
+            before = (
+                json.loads(ref_file.read_text())
+                if ref_hit
+                else _synth_ref(top, commit, config.env, Path(tmp))
+            )
+            after = json.loads(tree_file.read_text()) if new is None else new.templates()
         finally:
-            git("worktree", "remove", "--force", str(checkout), cwd=top)
-    cached.parent.mkdir(parents=True, exist_ok=True)
-    cached.write_text(json.dumps(before))
-    return compare(before, after, stateful)
+            if new is not None and new.process.poll() is None:
+                new.process.kill()  # the ref failed: its partner's result is not needed
+    CACHE.mkdir(parents=True, exist_ok=True)
+    ref_file.write_text(json.dumps(before))
+    tree_file.write_text(json.dumps(after))
+    return compare(before, after, stateful_stacks(config))
 
 
 __all__ = ["PreviewError", "preview", "stateful_stacks"]

@@ -12,7 +12,7 @@ from typing import Any
 import pytest
 import yaml
 
-from infra.ops.preview import cache_key
+from infra.ops.preview import cache_key, tree_state
 from infra.paths import ROOT
 from tests.support.cli import run
 
@@ -20,7 +20,7 @@ pytestmark = pytest.mark.end_to_end
 
 # What a checkout needs to synthesize: the app, its config and code, the
 # frontend's build context and the security skip list.
-PROJECT = ["app.py", "cdk.json", "config", "infra", "frontend", "security"]
+PROJECT = ["app.py", "cdk.json", "config", "infra", "frontend", "security", ".gitignore"]
 IGNORE = shutil.ignore_patterns("__pycache__", "*.pyc", ".mypy_cache", ".ruff_cache")
 
 
@@ -57,8 +57,8 @@ def edit(repo: Path, file: str, change: Any) -> None:
 
 def test_preview_end_to_end(repo: Path) -> None:
     """A ref checked out and synthesized beside the working tree (one synth each, at
-    once), an in-place edit and a rename in one run, the same again as JSON with the
-    ref's templates from the cache, and the errors a user meets."""
+    once), an in-place edit and a rename in one run, the same again as JSON with both
+    sides' templates from the cache, and the errors a user meets."""
     edit(repo, "dev.yaml", lambda d: d.update(services={"frontend": {"desired_count": 3}}))
     # A refactor that renames a construct: the flow log group (stateful) is replaced.
     stack = repo / "infra" / "network" / "stack.py"
@@ -78,12 +78,14 @@ def test_preview_end_to_end(repo: Path) -> None:
     assert f"  ~ FlowLogs (Logs::LogGroup) REPLACE (logical ID {old} -> {new})" in lines
     assert lines[-2:] == ["unchanged: backend, cluster",
                           "exit 3: 1 warning above: review it before deploying"]  # fmt: skip
-    assert len(list((repo / ".cache" / "preview").glob("*.json"))) == 1
+    # The ref's templates and the working tree's, each under its own key.
+    assert len(list((repo / ".cache" / "preview").glob("*.json"))) == 2
     assert git(repo, "worktree", "list").count("\n") == 1  # the temporary checkout is gone
 
-    # Again, as JSON: the ref's templates now come from the cache (one synth).
+    # Again, as JSON, with no edit in between: both sides come from the cache.
     again = run("preview", "--env", "dev", "--json", cwd=repo)
-    assert again.returncode == 3 and "cached)" in again.stderr, again.stderr
+    assert again.returncode == 3, again.stderr
+    assert "synthesizing dev: nothing (working tree, HEAD (" in again.stderr, again.stderr
     report = json.loads(again.stdout)
     assert (report["exit_code"], report["warnings"]) == (3, ["timestamper-dev-network/FlowLogs"])
     assert report["summary"] == "exit 3: 1 warning above: review it before deploying"
@@ -97,7 +99,31 @@ def test_preview_end_to_end(repo: Path) -> None:
     edit(repo, "dev.yaml", lambda d: d.update(services={"frontend": {"memory": 4096}}))
     broken = run("preview", "--env", "dev", cwd=repo)
     assert broken.returncode == 2
-    assert "config/dev.yaml:8: services.frontend.memory: 4096 is not valid" in broken.stderr
+    assert "config/dev.yaml:7: services.frontend.memory: 4096 is not valid" in broken.stderr
+
+
+def test_the_working_tree_state_changes_with_any_file_git_would_see(tmp_path: Path) -> None:
+    repo = tmp_path / "repo"
+    repo.mkdir()
+    git(repo, "init", "--quiet")
+    (repo / ".gitignore").write_text("ignored.txt\n")
+    (repo / "tracked.txt").write_text("one")
+    git(repo, "add", ".")
+    first = tree_state(repo)
+    assert first == tree_state(repo)
+    (repo / "ignored.txt").write_text("not part of the tree")
+    assert tree_state(repo) == first
+    (repo / ".cache").mkdir()
+    (repo / ".cache" / "entry.json").write_text("{}")  # not ignored here, but skipped
+    assert tree_state(repo, skip=repo / ".cache") == first != tree_state(repo)
+    (repo / "tracked.txt").write_text("two")  # edited, not staged
+    edited = tree_state(repo)
+    assert edited != first
+    (repo / "new.txt").write_text("untracked")
+    assert tree_state(repo) not in (first, edited)
+    (repo / "new.txt").unlink()
+    (repo / "tracked.txt").unlink()
+    assert tree_state(repo) not in (first, edited)
 
 
 def test_the_cache_key_is_what_a_refs_templates_depend_on(monkeypatch: pytest.MonkeyPatch

@@ -2,7 +2,7 @@
 
 python -m infra config show --env prod      the resolved config, with origins
 python -m infra preview --env prod [--against REF] [--json] [--no-cache]
-python -m infra cost --env prod|all [--prices FILE] [--json]
+python -m infra cost --env prod|all [--prices FILE] [--json] [--assembly DIR]
 """
 
 from __future__ import annotations
@@ -45,6 +45,10 @@ def main(argv: list[str] | None = None) -> int:
     price.add_argument("--env", default="dev", help="an environment, or all")
     price.add_argument("--prices", type=Path, default=cost.PRICES, help="price file (YAML)")
     price.add_argument("--json", action="store_true", help="machine-readable output")
+    price.add_argument(
+        "--assembly", type=Path, metavar="DIR",
+        help="price the env's templates already in DIR (e.g. cdk.out) instead of synthesizing",
+    )  # fmt: skip
     args = parser.parse_args(argv)
     try:
         if args.command == "config":
@@ -54,7 +58,10 @@ def main(argv: list[str] | None = None) -> int:
         if args.command == "preview":
             return _preview(load_config(args.env), args.against, args.json, not args.no_cache)
         envs = environments() if args.env == "all" else [args.env]
-        return _cost([load_config(env) for env in envs], args.prices, args.json)
+        configs = [load_config(env) for env in envs]
+        if args.assembly is not None:
+            return _cost_of_assembly(configs, args.assembly, args.prices, args.json)
+        return _cost(configs, args.prices, args.json)
     except ConfigError as error:
         print(error.render(), file=sys.stderr)
         return 2
@@ -84,6 +91,30 @@ def _cost(configs: list[AppConfig], price_file: Path, machine: bool) -> int:
             c.env: cost.estimate(run.templates(), prices)
             for c, run in zip(configs, running, strict=True)
         }
+    return _print_cost(lines, prices, machine)
+
+
+def _cost_of_assembly(
+    configs: list[AppConfig], assembly: Path, price_file: Path, machine: bool
+) -> int:
+    """The cost of one env's stacks as synthesized into ``assembly`` (no synth here)."""
+    if len(configs) != 1:
+        print("error: --assembly holds one env's templates; name it with --env", file=sys.stderr)
+        return 2
+    (config,) = configs
+    templates = synth.assembly_templates(assembly)
+    prefix = config.stack_name("")
+    mine = {name: body for name, body in templates.items() if name.startswith(prefix)}
+    if not mine:
+        found = ", ".join(sorted(templates)) or "no stacks"
+        print(f"error: {assembly} holds {found}, not {config.env}'s stacks "
+              f"({prefix}*): run `make synth ENV={config.env}`", file=sys.stderr)  # fmt: skip
+        return 2
+    prices = cost.Prices.load(price_file)
+    return _print_cost({config.env: cost.estimate(mine, prices)}, prices, machine)
+
+
+def _print_cost(lines: dict[str, list[cost.Line]], prices: cost.Prices, machine: bool) -> int:
     if machine:
         print(json.dumps(cost_report.as_json(lines, prices), indent=2))
         return 0

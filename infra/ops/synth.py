@@ -30,13 +30,21 @@ class Synthesis:
         _, stderr = self.process.communicate()
         if self.process.returncode != 0:
             raise SynthError(f"synth of {self.tree} failed:\n{stderr.strip()}")
-        manifest = json.loads((self.outdir / "manifest.json").read_text())
-        found: Templates = {}
-        for name, artifact in manifest["artifacts"].items():
-            if artifact["type"] == "aws:cloudformation:stack":
-                path = self.outdir / artifact["properties"]["templateFile"]
-                found[name] = json.loads(path.read_text())
-        return found
+        return assembly_templates(self.outdir)
+
+
+def assembly_templates(outdir: Path) -> Templates:
+    """Every stack's template in the cloud assembly ``outdir`` (a ``cdk.out``), by stack name."""
+    manifest_file = outdir / "manifest.json"
+    if not manifest_file.is_file():
+        raise SynthError(f"{outdir}: not a cloud assembly (no manifest.json); run `make synth`")
+    manifest = json.loads(manifest_file.read_text())
+    found: Templates = {}
+    for name, artifact in manifest["artifacts"].items():
+        if artifact["type"] == "aws:cloudformation:stack":
+            path = outdir / artifact["properties"]["templateFile"]
+            found[name] = json.loads(path.read_text())
+    return found
 
 
 def start(tree: Path, env: str, outdir: Path) -> Synthesis:

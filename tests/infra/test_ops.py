@@ -117,17 +117,23 @@ def test_cost_tables(synths: dict[str, Synth]) -> None:
     assert report["not_included"] == prices.not_included
 
 
-def test_cost_cli() -> None:
-    table = run("cost", "--env", "dev")
+def test_cost_cli(synths: dict[str, Synth]) -> None:
+    """The CLI on the session's dev assembly (its synth path is preview's, tested there)."""
+    dev = synths["dev"].assembly.directory
+    table = run("cost", "--env", "dev", "--assembly", dev)
     assert table.returncode == 0, table.stderr
     lines = table.stdout.splitlines()
     assert lines[0] == "always-on cost, us-east-1 on-demand prices taken 2025-10"
     assert lines[1].split() == ["item", "quantity", "USD/month"]
     assert lines[-2].split() == ["total", "82.65"]
     assert lines[-1].startswith("not included: data transfer")
-    assert "synthesizing dev ..." in table.stderr  # the progress line, plain off a terminal
     unknown = run("cost", "--env", "staging")
     assert unknown.returncode == 2 and "unknown env 'staging'" in unknown.stderr
+    other = run("cost", "--env", "prod", "--assembly", dev)
+    assert other.returncode == 2 and "not prod's stacks" in other.stderr
+    assert "run `make synth ENV=prod`" in other.stderr
+    nothing = run("cost", "--env", "dev", "--assembly", "no-such-dir")
+    assert nothing.returncode == 2 and "not a cloud assembly" in nothing.stderr
 
 
 # --- output ------------------------------------------------------------------------

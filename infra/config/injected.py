@@ -13,6 +13,9 @@ from dataclasses import dataclass
 from infra.config.model import ServiceConfig
 
 PORT = "PORT"
+# A public service's host names (its load balancer's, its domain), comma-separated,
+# so the app can refuse requests for any other Host.
+ALLOWED_HOSTS = "ALLOWED_HOSTS"
 
 
 def env_name(service: str) -> str:
@@ -37,11 +40,13 @@ def peer_variables(peer: str) -> PeerVariables:
 
 @dataclass(frozen=True)
 class Injected:
-    """What service ``name`` gets: its own port and password, and each peer's names."""
+    """What service ``name`` gets: its own port and password, its public host names
+    (when public), and each peer's names."""
 
     port: str
     own_password: str | None
     peers: dict[str, PeerVariables]
+    allowed_hosts: str | None = None
 
     def names(self) -> frozenset[str]:
         """Every name reserved for the infrastructure in this service's container.
@@ -50,6 +55,7 @@ class Injected:
         so turning ``auth`` on later never collides with a user's variable.
         """
         found = {self.port, *([self.own_password] if self.own_password else [])}
+        found |= {self.allowed_hosts} if self.allowed_hosts else set()
         for peer in self.peers.values():
             found |= {peer.host, peer.port, peer.password}
         return frozenset(found)
@@ -61,4 +67,5 @@ def injected(name: str, service: ServiceConfig) -> Injected:
         port=PORT,
         own_password=peer_variables(name).password if service.auth else None,
         peers={peer: peer_variables(peer) for peer in service.connects_to},
+        allowed_hosts=ALLOWED_HOSTS if service.public is not None else None,
     )

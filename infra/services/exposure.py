@@ -26,7 +26,8 @@ class PublicEndpoint(Construct):
     The balancer has its own security group open to the internet on its
     listener ports only; the service's security group admits that group on the
     container port only, so nothing else on the internet reaches a task.
-    ``url`` is the address to put in a stack output.
+    ``url`` is the address to put in a stack output, ``hosts`` the names
+    clients reach it by.
     """
 
     def __init__(
@@ -60,6 +61,11 @@ class PublicEndpoint(Construct):
         service.connections.allow_from(
             self.security_group, ec2.Port.tcp(container_port), "load balancer to the tasks"
         )
+        # What clients may send as Host: the service refuses any other.
+        self.hosts: list[str] = [
+            self.load_balancer.load_balancer_dns_name,
+            *([config.domain_name] if config.domain_name else []),
+        ]
         host = config.domain_name or self.load_balancer.load_balancer_dns_name
         if https:
             self.url: str = Fn.join("", ["https://", host])

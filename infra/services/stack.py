@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from typing import Any
 
-from aws_cdk import CfnOutput, Stack
+from aws_cdk import CfnOutput, Fn, Stack
 from aws_cdk import aws_ec2 as ec2
 from aws_cdk import aws_ecs as ecs
 from aws_cdk import aws_servicediscovery as servicediscovery
@@ -63,9 +63,8 @@ class ServiceStack(Stack):
             ec2.Peer.any_ipv4(), ec2.Port.tcp(443), "HTTPS to AWS APIs and registries"
         )
         self.password = ServicePassword(self, "Password", service=name) if service.auth else None
-        environment, secrets = container_variables(
-            injected(name, service), service.port, self.password, connects_to
-        )
+        names = injected(name, service)
+        environment, secrets = container_variables(names, service.port, self.password, connects_to)
         task = ServiceTask(
             self, "Task", name=name, service=service, logging=logging,
             environment=environment, secrets=secrets,
@@ -92,5 +91,7 @@ class ServiceStack(Stack):
                 container_port=service.port, config=service.public, logging=logging,
             )  # fmt: skip
             CfnOutput(self, "Url", value=public.url, description=f"Public URL of {name}")
+            if names.allowed_hosts is not None:
+                task.container.add_environment(names.allowed_hosts, Fn.join(",", public.hosts))
         # CDK's own handlers (the access-log bucket's emptier) log like the service.
         give_functions_log_groups(self, logging)

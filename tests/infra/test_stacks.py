@@ -275,7 +275,10 @@ def test_consumer_gets_peer_name_and_port(synth: Synth) -> None:
         "PORT": "5000",
         "BACKEND_HOST": f"backend.{synth.config.cluster.namespace}",
         "BACKEND_PORT": "6379",
-    }
+        # The only Host the app answers besides its own address: the load balancer's.
+        "ALLOWED_HOSTS": {"Fn::GetAtt": [
+            next(iter(synth.template("frontend").find_resources(LOAD_BALANCER))), "DNSName"]},
+    }  # fmt: skip
 
 
 def output_of(synth: Synth, reference: dict[str, Any]) -> Any:

@@ -38,7 +38,7 @@ def test_shipped_environments_load() -> None:
     assert dev.network.nat_gateways == 1 and prod.network.nat_gateways == 2
     assert dev.logging.removal_policy is Removal.DESTROY
     assert prod.logging.removal_policy is Removal.RETAIN
-    assert prod.logging.retention_days == 90
+    assert prod.logging.retention_days == dev.logging.retention_days == 365
     assert prod.termination_protection and not dev.termination_protection
     # prod.yaml overrides only some frontend keys; the rest comes from base.yaml.
     frontend = prod.services["frontend"]
@@ -373,7 +373,9 @@ IGNORED = ("services.frontend.desired_count is ignored: autoscaling sets the cou
 def test_desired_count_with_autoscaling_is_an_advisory_not_a_setting(tmp_path: Path) -> None:
     """The template leaves the count to the scaler (infra/services/service.py): a
     desired_count next to autoscaling does nothing, whatever its value."""
-    assert advisories(load_config("prod", environ={})) == [IGNORED.format(2, 8)]
+    counted = {"APP_CONFIG__SERVICES__FRONTEND__DESIRED_COUNT": "2"}
+    assert advisories(load_config("prod", environ=counted)) == [IGNORED.format(2, 8)]
+    assert advisories(load_config("prod", environ={})) == []
     assert advisories(load_config("dev", environ={})) == []
     outside = dev_with(
         tmp_path, "services: {frontend: {desired_count: 9, autoscaling: {min: 1, max: 4}}}"
@@ -382,16 +384,13 @@ def test_desired_count_with_autoscaling_is_an_advisory_not_a_setting(tmp_path: P
 
 
 def test_autoscaling_needs_no_desired_count(tmp_path: Path) -> None:
-    """Removing the ignored key (as the advisory suggests) leaves a valid config, even
-    with a min above desired_count's default of 1."""
-
-    def drop(base: dict) -> None:  # type: ignore[type-arg]
-        del base["services"]["frontend"]["desired_count"]
+    """Without the ignored key (as the advisory suggests, and as prod ships) a config
+    is valid, even with a min above desired_count's default of 1."""
 
     def scale(dev: dict) -> None:  # type: ignore[type-arg]
         dev["services"] = {"frontend": {"autoscaling": {"min": 3, "max": 6}}}
 
-    config = load_config("dev", config_dir_with(tmp_path, base=drop, dev=scale), environ={})
+    config = load_config("dev", config_dir_with(tmp_path, dev=scale), environ={})
     assert config.services["frontend"].autoscaling is not None
     assert advisories(config) == []
 

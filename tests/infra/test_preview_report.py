@@ -158,7 +158,7 @@ def test_a_key_the_template_ignores_is_noted_before_the_diff(
 ) -> None:
     """prod's frontend autoscales: an edit of its desired_count changes no template,
     and preview says why instead of a bare "no changes"."""
-    prod = load_config("prod", environ={})
+    prod = load_config("prod", environ={"APP_CONFIG__SERVICES__FRONTEND__DESIRED_COUNT": "2"})
     nothing = Diff([], [], [s.replace("-dev-", "-prod-") for s in STACKS], [])
     print_human(nothing, [], prod, "HEAD")
     note = ("note: services.frontend.desired_count is ignored: autoscaling sets the count "

@@ -71,3 +71,26 @@ def test_cli_unknown_env_fails_cleanly(tmp_path: Path) -> None:
     assert result.returncode != 0
     assert "unknown env 'staging'" in result.stderr and "dev, prod" in result.stderr
     assert "Traceback" not in result.stderr
+
+
+def make_dry_run(*args: str) -> str:
+    """What ``make`` would run for ``args`` with every target out of date (nothing runs)."""
+    result = subprocess.run(["make", "--dry-run", "--always-make", *args], cwd=ROOT,
+                            capture_output=True, text=True, timeout=60)  # fmt: skip
+    assert result.returncode == 0, result.stderr
+    return result.stdout
+
+
+def test_only_the_targets_that_run_checkov_build_its_venv() -> None:
+    assert ".venv-checkov" not in make_dry_run("synth")
+    for target in ("checkov", "test"):
+        assert "python3 -m venv .venv-checkov" in make_dry_run(target), target
+
+
+def test_make_help_lists_every_target() -> None:
+    makefile = (ROOT / "Makefile").read_text()
+    phony = next(line for line in makefile.splitlines() if line.startswith(".PHONY:"))
+    shown = subprocess.run(["make", "--no-print-directory", "help"], cwd=ROOT,
+                           capture_output=True, text=True, timeout=60).stdout  # fmt: skip
+    listed = {line.split()[1] for line in shown.splitlines() if line.startswith("make ")}
+    assert set(phony.split()[1:]) - {"help", "deps"} <= listed, shown

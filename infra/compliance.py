@@ -37,21 +37,30 @@ def acknowledge(construct: IConstruct, rule: str, reason: str) -> None:
 
 @dataclass(frozen=True)
 class CheckovSkip:
-    """One checkov check accepted on the resources whose construct path matches."""
+    """One checkov check accepted on the resources whose construct path matches and,
+    with ``when``, whose L1 attributes have those values (``{type: network}``)."""
 
     check: str
     paths: tuple[str, ...]
     reason: str
+    when: tuple[tuple[str, str], ...] = ()
 
-    def matches(self, path: str) -> bool:
-        return any(fnmatch.fnmatchcase(path, pattern) for pattern in self.paths)
+    def matches(self, path: str, resource: object = None) -> bool:
+        if not any(fnmatch.fnmatchcase(path, pattern) for pattern in self.paths):
+            return False
+        return all(getattr(resource, name, None) == value for name, value in self.when)
 
 
 def checkov_skips(path: Path = CHECKOV_SKIPS) -> list[CheckovSkip]:
     """The entries of the skip file; a malformed file is a programming error here."""
     entries: list[dict[str, Any]] = yaml.safe_load(path.read_text())["skips"]
     return [
-        CheckovSkip(check=e["check"], paths=tuple(e["paths"]), reason=" ".join(e["reason"].split()))
+        CheckovSkip(
+            check=e["check"],
+            paths=tuple(e["paths"]),
+            reason=" ".join(e["reason"].split()),
+            when=tuple(sorted((e.get("when") or {}).items())),
+        )
         for e in entries
     ]
 
@@ -73,7 +82,7 @@ class _CheckovSkipWriter:
         if not isinstance(node, cdk.CfnResource):
             return
         path = stack_relative_path(node)
-        found = [{"id": s.check, "comment": s.reason} for s in self._skips if s.matches(path)]
+        found = [{"id": s.check, "comment": s.reason} for s in self._skips if s.matches(path, node)]
         if found:
             node.add_metadata("checkov", {"skip": found})
 

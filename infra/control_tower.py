@@ -194,8 +194,20 @@ def _this_module_hash() -> str:
 
 def failing_controls(template_paths: Sequence[str], waived: Mapping[str, str]) -> set[str]:
     """The controls the given templates fail, ``waived`` aside (for tests and tools)."""
-    report = ControlTowerChecks(waived).validate(Templates(template_paths))
-    return {control_of(v.description) for v in report.violations}
+    return set().union(*failing_by_file(template_paths, waived).values())
+
+
+def failing_by_file(
+    template_paths: Sequence[str], waived: Mapping[str, str] | None = None
+) -> dict[str, set[str]]:
+    """The controls each of the given templates fails, ``waived`` aside, by its path
+    (templates that pass are left out); one cfn-guard run for them all."""
+    report = ControlTowerChecks(waived or {}).validate(Templates(template_paths))
+    found: dict[str, set[str]] = {}
+    for violation in report.violations:
+        for resource in violation.violating_resources:
+            found.setdefault(resource.template_path, set()).add(control_of(violation.description))
+    return found
 
 
 def control_of(description: str) -> str:

@@ -73,11 +73,21 @@ def rule_types() -> dict[str, frozenset[str]]:
 
 def waivers(env: str, path: Path = CONTROL_TOWER_WAIVERS) -> dict[str, str]:
     """The controls waived in ``env`` (``all`` and the env's own), each with its reason."""
-    entries: dict[str, dict[str, str]] = yaml.safe_load(path.read_text()) or {}
+    try:
+        entries = yaml.safe_load(path.read_text()) or {}
+    except yaml.YAMLError as error:
+        raise WaiverError(f"{path.name}: not valid YAML: {error}") from None
+    shape = "a mapping of `all` or an env to {control ID: reason}"
+    if not isinstance(entries, dict):
+        raise WaiverError(f"{path.name}: must be {shape}")
     known = rule_types()
     waived: dict[str, str] = {}
     for scope, controls in entries.items():
+        if not isinstance(controls, dict | None):
+            raise WaiverError(f"{path.name}: {scope}: must be {{control ID: reason}}")
         for control, reason in (controls or {}).items():
+            if not reason:
+                raise WaiverError(f"{path.name}: {scope}.{control}: give the reason")
             if not CONTROL.fullmatch(control) or rule_name(control) not in known:
                 raise WaiverError(
                     f"{path.name}: {scope}.{control}: not a Control Tower control this "

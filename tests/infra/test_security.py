@@ -183,6 +183,12 @@ def test_a_waiver_of_an_unknown_control_is_a_clear_error(tmp_path: Path) -> None
         waivers("dev", path)
     path.write_text("dev:\n  CT.S3.PR.10: because\nprod:\n  CT.S3.PR.2: also\n")
     assert waivers("dev", path) == {"CT.S3.PR.10": "because"}
+    for text, message in [("all:\n  CT.S3.PR.10:\n", r"all\.CT\.S3\.PR\.10: give the reason"),
+                          ("all: [CT.S3.PR.10]\n", r"all: must be \{control ID: reason\}"),
+                          ("all:\n  - x\n y: z\n", "not valid YAML")]:  # fmt: skip
+        path.write_text(text)
+        with pytest.raises(WaiverError, match=message):
+            waivers("dev", path)
 
 
 def test_each_variant_passes_cdk_nag(variants: Variants) -> None:

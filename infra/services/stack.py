@@ -31,11 +31,12 @@ def pascal(name: str) -> str:
 class ServiceStack(Stack):
     """A Fargate service in private subnets, found by name, reachable only as configured.
 
-    Wires the constructs a service is made of: its security group, the
-    password of a service with ``auth``, the task (size, hardened container,
-    logs, health check), the service (Cloud Map name, deployment safety,
-    autoscaling), access to the services it connects to and an optional public
-    endpoint. ``endpoint`` is what the stacks of its consumers receive.
+    Wires the constructs a service is made of: its security group (out: HTTPS
+    and its peers' ports only), the password of a service with ``auth``, the
+    task (size, hardened container, logs, health check), the service (Cloud Map
+    name, deployment safety, autoscaling), access to the services it connects
+    to and an optional public endpoint, whose host names the container gets as
+    ``ALLOWED_HOSTS``. ``endpoint`` is what the stacks of its consumers receive.
     """
 
     def __init__(

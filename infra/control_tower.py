@@ -30,10 +30,11 @@ from typing import Any
 
 import aws_cdk as cdk
 import jsii
-import yaml
 from cdklabs.cdk_validator_cfnguard import CfnGuardValidator
 
-from infra.paths import CACHE_DIR, CONTROL_TOWER_WAIVERS
+from infra.config import ConfigError, environments
+from infra.config.files import read
+from infra.paths import CACHE_DIR, CONTROL_TOWER_WAIVERS, ROOT
 
 # Control IDs as AWS writes them; rule files are named after them in lower case.
 CONTROL = re.compile(r"CT\.[A-Z0-9]+\.PR\.\d+")
@@ -72,27 +73,34 @@ def rule_types() -> dict[str, frozenset[str]]:
 
 
 def waivers(env: str, path: Path = CONTROL_TOWER_WAIVERS) -> dict[str, str]:
-    """The controls waived in ``env`` (``all`` and the env's own), each with its reason."""
+    """The controls waived in ``env`` (``all`` and the env's own), each with its reason.
+
+    Read like a config file (:func:`infra.config.files.read`): a YAML error or a
+    key set twice names its line, and so does every other problem here.
+    """
+    label = str(path.relative_to(ROOT)) if path.is_relative_to(ROOT) else str(path)
     try:
-        entries = yaml.safe_load(path.read_text()) or {}
-    except yaml.YAMLError as error:
-        raise WaiverError(f"{path.name}: not valid YAML: {error}") from None
-    shape = "a mapping of `all` or an env to {control ID: reason}"
-    if not isinstance(entries, dict):
-        raise WaiverError(f"{path.name}: must be {shape}")
+        document = read(path.read_bytes(), label)
+    except ConfigError as error:
+        raise WaiverError("\n".join(error.problems)) from None
+    scopes = ["all", *environments()]
     known = rule_types()
     waived: dict[str, str] = {}
-    for scope, controls in entries.items():
+    for scope, controls in document.data.items():
+        where = document.at((scope,))
+        if scope not in scopes:
+            raise WaiverError(f"{where}: {scope}: not `all` or an env ({', '.join(scopes)})")
         if not isinstance(controls, dict | None):
-            raise WaiverError(f"{path.name}: {scope}: must be {{control ID: reason}}")
+            raise WaiverError(f"{where}: {scope}: must be a mapping of control ID: reason")
         for control, reason in (controls or {}).items():
-            if not reason:
-                raise WaiverError(f"{path.name}: {scope}.{control}: give the reason")
-            if not CONTROL.fullmatch(control) or rule_name(control) not in known:
+            where = document.at((scope, control))
+            if not CONTROL.fullmatch(str(control)) or rule_name(str(control)) not in known:
                 raise WaiverError(
-                    f"{path.name}: {scope}.{control}: not a Control Tower control this "
-                    f"validator has (IDs look like CT.S3.PR.10)"
+                    f"{where}: {scope}.{control}: not a Control Tower control this "
+                    "validator has (IDs look like CT.S3.PR.10)"
                 )
+            if not reason:
+                raise WaiverError(f"{where}: {scope}.{control}: give the reason")
             if scope in ("all", env):
                 waived[control] = " ".join(str(reason).split())
     return waived

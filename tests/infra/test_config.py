@@ -412,6 +412,21 @@ def test_config_error_renders_as_every_entry_point_prints_it() -> None:
     assert ConfigError(["x: y"]).render() == "1 problem in the config:\n  x: y"
 
 
+def test_a_failed_check_in_cdks_report_fails_the_app(tmp_path: Path) -> None:
+    """Under the cdk CLI a failed check does not raise in app.py: CDK writes the report
+    (seen by hand through bin/cdk; a CLI run costs ten seconds), and app.py reads it."""
+    from app import checks_failed
+
+    report = tmp_path / "validation-report.json"
+    assert not checks_failed(report)
+    report.write_text(json.dumps({"pluginReports": [
+        {"pluginName": "cdk-nag", "conclusion": "success", "violations": []},
+        {"pluginName": "control-tower", "conclusion": "failure", "violations": [{}]}]}))  # fmt: skip
+    assert checks_failed(report)
+    report.write_text(json.dumps({"pluginReports": [{"conclusion": "success"}]}))
+    assert not checks_failed(report)
+
+
 def test_app_exits_2_listing_every_problem() -> None:
     """Typing errors and the cross-key rules of the sections that parse, in one run."""
     result = run_app("prod", APP_CONFIG__SERVICES__BACKEND__DESIRED_COUNT="2",

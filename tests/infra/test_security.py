@@ -179,13 +179,15 @@ def test_a_pass_is_remembered_and_a_failure_is_not(tmp_path: Path) -> None:
 def test_a_waiver_of_an_unknown_control_is_a_clear_error(tmp_path: Path) -> None:
     path = tmp_path / "control-tower.yaml"
     path.write_text("all:\n  CT.S3.PR.99: typo\n")
-    with pytest.raises(WaiverError, match=r"all\.CT\.S3\.PR\.99: not a Control Tower control"):
+    with pytest.raises(WaiverError, match=r":2: all\.CT\.S3\.PR\.99: not a Control Tower control"):
         waivers("dev", path)
     path.write_text("dev:\n  CT.S3.PR.10: because\nprod:\n  CT.S3.PR.2: also\n")
     assert waivers("dev", path) == {"CT.S3.PR.10": "because"}
-    for text, message in [("all:\n  CT.S3.PR.10:\n", r"all\.CT\.S3\.PR\.10: give the reason"),
-                          ("all: [CT.S3.PR.10]\n", r"all: must be \{control ID: reason\}"),
-                          ("all:\n  - x\n y: z\n", "not valid YAML")]:  # fmt: skip
+    for text, message in [("all:\n  CT.S3.PR.10:\n", r":2: all\.CT\.S3\.PR\.10: give the reason"),
+                          ("all: [CT.S3.PR.10]\n", r":1: all: must be a mapping"),
+                          ("all:\n  - x\n y: z\n", "not valid YAML"),
+                          ("staging:\n  CT.S3.PR.10: x\n", r":1: staging: not `all` or an env"),
+                          ("dev:\n  CT.S3.PR.10: x\ndev: {}\n", r":3: dev: set twice")]:  # fmt: skip
         path.write_text(text)
         with pytest.raises(WaiverError, match=message):
             waivers("dev", path)

@@ -49,6 +49,15 @@ def test_compose_matches_base_config() -> None:
                 assert f"{peer.upper()}_PASSWORD" in env, (name, peer)
 
 
+def alive(group: int) -> bool:
+    """Whether any process of the session ``group`` (bin/local's children) still runs."""
+    try:
+        os.killpg(group, 0)
+    except ProcessLookupError:
+        return False
+    return True
+
+
 def test_make_local_serves_the_app_without_docker() -> None:
     port = free_port()
     # No REDIS_PORT: bin/local picks a free one itself.
@@ -72,9 +81,16 @@ def test_make_local_serves_the_app_without_docker() -> None:
         wait_until(ready, 20, "make local")
         assert b'id="count">1<' in get("/")
         assert b'"count":1,' in get("/api/visits").replace(b" ", b"")
-    finally:
-        os.killpg(process.pid, signal.SIGTERM)
+        # A TERM to the script alone (as `kill <pid of make>` passes on) stops it all.
+        process.send_signal(signal.SIGTERM)
         process.wait(timeout=20)
+        with socket.socket() as sock:
+            assert sock.connect_ex(("127.0.0.1", port)) != 0, "gunicorn outlived bin/local"
+        wait_until(lambda: not alive(process.pid), 5, "redis and gunicorn to stop")
+    finally:
+        if process.poll() is None:
+            os.killpg(process.pid, signal.SIGTERM)
+            process.wait(timeout=20)
 
 
 def test_make_local_stops_when_its_redis_port_is_taken() -> None:

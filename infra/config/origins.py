@@ -125,6 +125,8 @@ def pydantic_line(error: Any, origins: Origins) -> str:
         message = "required key is missing"
     elif kind == "value_error":
         message = message.removeprefix("Value error, ")
+    elif kind in ("model_type", "dict_type") and _is_scalar(error.get("input")):
+        message = _not_a_mapping(error["input"])
     elif kind == "string_pattern_mismatch":
         what = PATTERN_HELP.get(
             error["ctx"]["pattern"], f"does not match {error['ctx']['pattern']}"
@@ -143,6 +145,15 @@ def _unknown_key(path: tuple[str | int, ...]) -> str:
     if near:
         return f"unknown key; did you mean {near[0]}?"
     return "unknown key (check the spelling; see the config reference in README.md)"
+
+
+def _not_a_mapping(value: object) -> str:
+    """Where YAML gave one value and keys were expected, the likely slip."""
+    if value is None:
+        return "is empty: its keys go on the lines below it, indented further right"
+    if isinstance(value, str) and ":" in value:
+        return f"{value!r} is one text, not a key: put a space after the ':'"
+    return f"{value!r}: expected keys under it (a mapping), indented further right"
 
 
 def _is_scalar(value: object) -> bool:

@@ -119,6 +119,10 @@ BAD_DEV_YAML = [
     ("services: {frontend: {environment: {lower: x}}}",
      "services.frontend.environment.lower: 'lower' is not an environment variable name"),
     ("network: {nat_gateways: 3}", "network.nat_gateways: 3 is more than max_azs 2"),
+    # YAML slips that leave one value where keys belong.
+    ("network:\n  nat_gateways:1", "network: 'nat_gateways:1' is one text, not a key: put a space"),
+    ("services:\n  frontend:\n  cpu: 512",
+     "services.frontend: is empty: its keys go on the lines below it, indented further right"),
     ("network: {max_azs: 3}", "network.max_azs: 3 needs availability_zones listed"),
     ("network: {cidr: 10.0.0.1/16}", "network.cidr: '10.0.0.1/16' is not an IPv4 network"),
     ("network: {cidr: 10.0.0.0/26}", "network.cidr: 10.0.0.0/26 must be between /16 and /24"),

@@ -7,14 +7,13 @@ and builds the network, cluster and service stacks of that environment.
 
 from __future__ import annotations
 
-import json
 import sys
 from pathlib import Path
 
 import aws_cdk as cdk
 
 from infra.builder import build, cdk_json_context
-from infra.compliance import add_checks
+from infra.compliance import add_checks, checks_failed
 from infra.config import ConfigError, load_config
 from infra.control_tower import WaiverError
 
@@ -48,14 +47,6 @@ def main() -> int:
     if checks_failed(report):
         return security_checks_failed()
     return 0
-
-
-def checks_failed(report: Path) -> bool:
-    """Whether CDK's policy-validation report (when written) has a failed plugin."""
-    if not report.is_file():
-        return False
-    plugins = json.loads(report.read_text()).get("pluginReports", [])
-    return any(plugin.get("conclusion") == "failure" for plugin in plugins)
 
 
 def security_checks_failed() -> int:

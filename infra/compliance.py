@@ -16,6 +16,7 @@ a plain ``checkov -d cdk.out`` reports them as skipped, with their reasons.
 from __future__ import annotations
 
 import fnmatch
+import json
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, cast
@@ -85,6 +86,15 @@ class _CheckovSkipWriter:
         found = [{"id": s.check, "comment": s.reason} for s in self._skips if s.matches(path, node)]
         if found:
             node.add_metadata("checkov", {"skip": found})
+
+
+def checks_failed(report: Path) -> bool:
+    """Whether CDK's policy-validation report (when written) has a failed plugin: under
+    the cdk CLI a failed check does not raise in the app, it is only reported there."""
+    if not report.is_file():
+        return False
+    plugins = json.loads(report.read_text()).get("pluginReports", [])
+    return any(plugin.get("conclusion") == "failure" for plugin in plugins)
 
 
 def add_checks(app: Construct, env: str, *, control_tower: bool = True) -> None:

@@ -11,6 +11,7 @@ from pathlib import Path
 
 import pytest
 
+from infra.compliance import checks_failed
 from infra.config import ConfigError, Removal, advisories, load_config
 from infra.paths import ROOT
 from tests.infra.conftest import config_dir_with
@@ -419,8 +420,6 @@ def test_config_error_renders_as_every_entry_point_prints_it() -> None:
 def test_a_failed_check_in_cdks_report_fails_the_app(tmp_path: Path) -> None:
     """Under the cdk CLI a failed check does not raise in app.py: CDK writes the report
     (seen by hand through bin/cdk; a CLI run costs ten seconds), and app.py reads it."""
-    from app import checks_failed
-
     report = tmp_path / "validation-report.json"
     assert not checks_failed(report)
     report.write_text(json.dumps({"pluginReports": [

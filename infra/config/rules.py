@@ -157,10 +157,6 @@ def _public_rules(at: tuple[str, ...], public: PublicConfig | None) -> Iterator[
                 f"{HTTPS_PORT} is the HTTPS listener with a certificate; "
                 "listener_port is the one that redirects to it (80)",
             )
-    if public.domain_name is not None and public.certificate_arn is None:
-        yield Problem(
-            (*at, "public", "domain_name"), "needs certificate_arn (a certificate for that name)"
-        )
 
 
 def _count_rules(at: tuple[str, ...], svc: ServiceConfig) -> Iterator[Problem]:

@@ -82,8 +82,6 @@ BAD_DEV_YAML = [
      "services.backend.environment.BACKEND_PASSWORD: is set by the infrastructure"),
     ("services: {frontend: {public: {certificate_arn: my-cert}}}",
      "services.frontend.public.certificate_arn: 'my-cert' is not an ACM certificate ARN"),
-    ("services: {frontend: {public: {domain_name: www.example.com}}}",
-     "services.frontend.public.domain_name: needs certificate_arn"),
     ("services: {frontend: {public: {load_balancer: network, certificate_arn: "
      "'arn:aws:acm:eu-west-1:123456789012:certificate/abc-123'}}}",
      "services.frontend.public.certificate_arn: HTTPS needs load_balancer: application"),

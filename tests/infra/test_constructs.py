@@ -75,9 +75,11 @@ def built() -> dict[str, Built]:
                                                                       health_check_path="/up")),
         "https": build(app, "Https", ApplicationEndpoint, PublicConfig(
             certificate_arn=CERTIFICATE, domain_name="www.example.com")),
+        # A domain without a certificate: clients use it over plain TCP.
         "nlb": build(app, "Nlb", NetworkEndpoint, PublicConfig(load_balancer="network",
                                                                 listener_port=7000,
-                                                                deletion_protection=True)),
+                                                                deletion_protection=True,
+                                                                domain_name="tcp.example.com")),
         "stateful": build(app, "Stateful", stateful=True, desired_count=1, exec_enabled=True),
         "scaled": build(app, "Scaled", autoscaling=AutoscalingConfig(min=2, max=6, cpu_percent=50)),
     }  # fmt: skip
@@ -155,6 +157,7 @@ def test_nlb_passes_tcp_behind_a_security_group(built: dict[str, Built]) -> None
     })  # fmt: skip
     t.resource_count_is(LISTENER, 1)
     t.has_resource_properties(LISTENER, {"Port": 7000, "Protocol": "TCP"})
+    t.has_output("Url", {"Value": "http://tcp.example.com:7000"})
     t.has_resource_properties(TARGET_GROUP, {"Port": PORT, "Protocol": "TCP",
                                              "HealthCheckProtocol": "HTTP", "HealthCheckPath": "/"})  # fmt: skip
     t.has_resource_properties(INGRESS, {"FromPort": PORT,

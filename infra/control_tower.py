@@ -177,7 +177,9 @@ class ControlTowerChecks:
             for violation in report.violations
             for resource in violation.violating_resources
         }
-        passes.add(path for path in todo if Path(path).name not in failed)
+        # A failure that names no template proves nothing about any of them.
+        if report.success or failed:
+            passes.add(path for path in todo if Path(path).name not in failed)
         return report
 
 

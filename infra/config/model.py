@@ -51,7 +51,8 @@ HTTP_PATH = r"^/[A-Za-z0-9._~/-]*$"
 USER_ID = r"^\d+(:\d+)?$"
 ABS_PATH = r"^(/[A-Za-z0-9._-]+)+$"
 CERTIFICATE_ARN = r"^arn:aws[a-z-]*:acm:[a-z0-9-]+:\d{12}:certificate/[A-Za-z0-9-]+$"
-HOST_NAME = r"^([a-z0-9]([a-z0-9-]*[a-z0-9])?\.)+[a-z]{2,}$"
+# Labels of at most 63 characters, as DNS allows (and the frontend checks ALLOWED_HOSTS).
+HOST_NAME = r"^([a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?\.)+[a-z]{2,63}$"
 
 PATTERN_HELP = {
     DNS_LABEL: "is not a DNS label: lowercase letters, digits and hyphens, starting with a "

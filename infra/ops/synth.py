@@ -38,12 +38,17 @@ def assembly_templates(outdir: Path) -> Templates:
     manifest_file = outdir / "manifest.json"
     if not manifest_file.is_file():
         raise SynthError(f"{outdir}: not a cloud assembly (no manifest.json); run `make synth`")
-    manifest = json.loads(manifest_file.read_text())
     found: Templates = {}
-    for name, artifact in manifest["artifacts"].items():
-        if artifact["type"] == "aws:cloudformation:stack":
-            path = outdir / artifact["properties"]["templateFile"]
-            found[name] = json.loads(path.read_text())
+    try:
+        manifest = json.loads(manifest_file.read_text())
+        for name, artifact in manifest["artifacts"].items():
+            if artifact["type"] == "aws:cloudformation:stack":
+                path = outdir / artifact["properties"]["templateFile"]
+                found[name] = json.loads(path.read_text())
+    except (OSError, ValueError, KeyError) as error:
+        raise SynthError(
+            f"{outdir}: not a readable cloud assembly ({error}); run `make synth`"
+        ) from None
     return found
 
 

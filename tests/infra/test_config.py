@@ -118,6 +118,9 @@ BAD_DEV_YAML = [
     ("services: {frontend: {environment: {lower: x}}}",
      "services.frontend.environment.lower: 'lower' is not an environment variable name"),
     ("network: {nat_gateways: 3}", "network.nat_gateways: 3 is more than max_azs 2"),
+    # DNS labels stop at 63 characters (the frontend refuses longer ALLOWED_HOSTS at boot).
+    (f"services: {{frontend: {{public: {{domain_name: {'a' * 64}.example.com}}}}}}",
+     f"services.frontend.public.domain_name: '{'a' * 64}.example.com' is not a lowercase host"),
     # YAML slips that leave one value where keys belong.
     ("network:\n  nat_gateways:1", "network: 'nat_gateways:1' is one text, not a key: put a space"),
     ("services:\n  frontend:\n  cpu: 512",

@@ -117,7 +117,7 @@ def test_cost_tables(synths: dict[str, Synth]) -> None:
     assert report["not_included"] == prices.not_included
 
 
-def test_cost_cli(synths: dict[str, Synth]) -> None:
+def test_cost_cli(synths: dict[str, Synth], tmp_path: Path) -> None:
     """The CLI on the session's dev assembly (its synth path is preview's, tested there)."""
     dev = synths["dev"].assembly.directory
     table = run("cost", "--env", "dev", "--assembly", dev)
@@ -134,6 +134,10 @@ def test_cost_cli(synths: dict[str, Synth]) -> None:
     assert "run `make synth ENV=prod`" in other.stderr
     nothing = run("cost", "--env", "dev", "--assembly", "no-such-dir")
     assert nothing.returncode == 2 and "not a cloud assembly" in nothing.stderr
+    (tmp_path / "manifest.json").write_text("{")  # a synth cut short
+    broken = run("cost", "--env", "dev", "--assembly", str(tmp_path))
+    assert broken.returncode == 2 and "not a readable cloud assembly" in broken.stderr
+    assert "Traceback" not in broken.stderr
 
 
 # --- output ------------------------------------------------------------------------

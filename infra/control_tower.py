@@ -106,11 +106,11 @@ def waivers(env: str, path: Path = CONTROL_TOWER_WAIVERS) -> dict[str, str]:
     return waived
 
 
-def resource_types(template_paths: Iterable[str]) -> set[str]:
-    """The resource types declared in the given templates."""
+def resource_types(templates: Iterable[bytes]) -> set[str]:
+    """The resource types declared in the given templates (their JSON text)."""
     types: set[str] = set()
-    for path in template_paths:
-        template: dict[str, Any] = json.loads(Path(path).read_text())
+    for text in templates:
+        template: dict[str, Any] = json.loads(text)
         types.update(r["Type"] for r in template.get("Resources", {}).values())
     return types
 
@@ -166,10 +166,12 @@ class ControlTowerChecks:
         self, context: cdk.IPolicyValidationContextBeta1
     ) -> cdk.PolicyValidationPluginReportBeta1:
         passes = PassCache(self.waived, self.cache_dir)
-        todo = [path for path in context.template_paths if not passes.known(path)]
+        texts = {path: Path(path).read_bytes() for path in context.template_paths}
+        entries = {path: passes.entry(text) for path, text in texts.items()}
+        todo = [path for path, entry in entries.items() if not entry.exists()]
         if not todo:
             return cdk.PolicyValidationPluginReportBeta1(success=True, violations=[])
-        skip = rules_to_skip(resource_types(todo), self.waived)
+        skip = rules_to_skip(resource_types(texts[path] for path in todo), self.waived)
         validator = CfnGuardValidator(control_tower_rules_enabled=True, disabled_rules=skip)
         report = validator.validate(Templates(todo))
         failed = {
@@ -179,7 +181,7 @@ class ControlTowerChecks:
         }
         # A failure that names no template proves nothing about any of them.
         if report.success or failed:
-            passes.add(path for path in todo if Path(path).name not in failed)
+            passes.add(entries[path] for path in todo if Path(path).name not in failed)
         return report
 
 
@@ -190,20 +192,21 @@ class PassCache:
         self.directory = directory / "control-tower"
         self.salt = "\0".join([VALIDATOR_VERSION, _this_module_hash(), *sorted(waived)])
 
-    def _entry(self, template_path: str) -> Path:
-        digest = hashlib.sha256(self.salt.encode() + b"\0" + Path(template_path).read_bytes())
+    def entry(self, template: bytes) -> Path:
+        """Where a pass of the template with this text is (or would be) recorded."""
+        digest = hashlib.sha256(self.salt.encode() + b"\0" + template)
         return self.directory / digest.hexdigest()
 
     def known(self, template_path: str) -> bool:
-        return self._entry(template_path).exists()
+        return self.entry(Path(template_path).read_bytes()).exists()
 
-    def add(self, template_paths: Iterable[str]) -> None:
+    def add(self, entries: Iterable[Path]) -> None:
         self.directory.mkdir(parents=True, exist_ok=True)
-        for path in template_paths:
+        for entry in entries:
             # Written whole, then renamed: parallel synths never see half an entry.
             handle, temporary = tempfile.mkstemp(dir=self.directory)
             os.close(handle)
-            os.replace(temporary, self._entry(path))
+            os.replace(temporary, entry)
 
 
 @lru_cache(maxsize=1)

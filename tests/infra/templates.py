@@ -61,8 +61,9 @@ def load_balancer_group(template: Template) -> Mapping[str, Any]:
     return group.as_object()
 
 
-def exported(synth: Synth, reference: Mapping[str, Any], part: str) -> Any:
-    """The value of the output of ``part``'s stack that a weak reference reads."""
+def exported(synth: Synth, reference: Mapping[str, Any], part: str | None = None) -> Any:
+    """The value of the stack output that a weak reference reads (from ``part``'s
+    stack, when given)."""
     target = reference["Fn::GetStackOutput"]
-    assert target["StackName"] == synth.config.stack_name(part)
+    assert part is None or target["StackName"] == synth.config.stack_name(part)
     return synth.templates[target["StackName"]]["Outputs"][target["OutputName"]]["Value"]

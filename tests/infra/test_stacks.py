@@ -281,12 +281,6 @@ def test_consumer_gets_peer_name_and_port(synth: Synth) -> None:
     }  # fmt: skip
 
 
-def output_of(synth: Synth, reference: dict[str, Any]) -> Any:
-    """The value of the stack output that a weak reference reads."""
-    target = reference["Fn::GetStackOutput"]
-    return synth.templates[target["StackName"]]["Outputs"][target["OutputName"]]["Value"]
-
-
 def test_tasks_reach_out_only_to_https_and_their_peers(
     synths: dict[str, Synth], variants: Variants
 ) -> None:
@@ -299,7 +293,7 @@ def test_tasks_reach_out_only_to_https_and_their_peers(
                 ("tcp", 443, 443, "0.0.0.0/0")], (app.config.env, name)  # fmt: skip
             separate = template.find_resources(
                 "AWS::EC2::SecurityGroupEgress", {"Properties": {"GroupId": {"Fn::GetAtt": [group, "GroupId"]}}})  # fmt: skip
-            reached = sorted((r["FromPort"], r["ToPort"], output_of(app, r["DestinationSecurityGroupId"]))
+            reached = sorted((r["FromPort"], r["ToPort"], exported(app, r["DestinationSecurityGroupId"]))
                              for r in (e["Properties"] for e in separate.values()))  # fmt: skip
             expected = sorted((app.config.services[p].port, app.config.services[p].port,
                                task_group(app.template(p))) for p in service.connects_to)  # fmt: skip

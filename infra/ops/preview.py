@@ -100,8 +100,9 @@ def preview(config: AppConfig, against: str = "HEAD", use_cache: bool = True) ->
     tree_file = CACHE / f"{cache_key(tree_state(top, skip=CACHE.parent), config.env)}.json"
     ref = f"{against} ({commit[:8]})"
     ref_hit, tree_hit = use_cache and ref_file.is_file(), use_cache and tree_file.is_file()
-    doing = [what for what, hit in (("working tree", tree_hit), (ref, ref_hit)) if not hit]
-    done = [what for what, hit in (("working tree", tree_hit), (ref, ref_hit)) if hit]
+    sides = (("working tree", tree_hit), (ref, ref_hit))
+    doing = [what for what, hit in sides if not hit]
+    done = [what for what, hit in sides if hit]
     message = f"synthesizing {config.env}: " + (" and ".join(doing) or "nothing")
     with (
         tempfile.TemporaryDirectory(prefix="preview-") as tmp,
@@ -120,8 +121,9 @@ def preview(config: AppConfig, against: str = "HEAD", use_cache: bool = True) ->
             if new is not None and new.process.poll() is None:
                 new.process.kill()  # the ref failed: its partner's result is not needed
     CACHE.mkdir(parents=True, exist_ok=True)
-    ref_file.write_text(json.dumps(before))
-    tree_file.write_text(json.dumps(after))
+    for file, hit, templates in ((ref_file, ref_hit, before), (tree_file, tree_hit, after)):
+        if not hit:  # a side read from the cache is there already
+            file.write_text(json.dumps(templates))
     return compare(before, after, stateful_stacks(config))
 
 

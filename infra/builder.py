@@ -13,6 +13,8 @@ from infra.config import AppConfig, ignored_keys
 from infra.network.stack import NetworkStack
 from infra.paths import CDK_JSON
 from infra.services.stack import ServiceStack
+from infra.storage.stack import StorageStack
+from infra.storage.volume import Owner
 
 
 def cdk_json_context() -> dict[str, Any]:
@@ -28,10 +30,22 @@ class Stacks:
 
     network: NetworkStack
     cluster: ClusterStack
+    storage: StorageStack | None = None
     services: dict[str, ServiceStack] = field(default_factory=dict)
 
     def all(self) -> list[cdk.Stack]:
-        return [self.network, self.cluster, *self.services.values()]
+        storage = [self.storage] if self.storage else []
+        return [self.network, self.cluster, *storage, *self.services.values()]
+
+
+def volume_owners(config: AppConfig) -> dict[str, Owner]:
+    """Each mounted volume's owner: its ``owner`` in config, else the user of the
+    service that mounts it (the config rules make that one numeric user)."""
+    owners = {}
+    for volume, mounts in config.mounts().items():
+        user = config.volume(volume).owner or config.services[next(iter(mounts))].user
+        owners[volume] = Owner.parse(user)
+    return owners
 
 
 def build(app: cdk.App, config: AppConfig) -> Stacks:
@@ -66,9 +80,20 @@ def build(app: cdk.App, config: AppConfig) -> Stacks:
         logging=config.logging,
     )
     stacks = Stacks(network=network, cluster=cluster)
+    if config.mounts():
+        stacks.storage = StorageStack(
+            app,
+            config.stack_name("storage"),
+            **common("durable volumes (EFS)"),
+            **protected,
+            vpc=network.vpc,
+            owners=volume_owners(config),
+            removal=config.storage.removal_policy,
+        )
     for name in config.service_order():
         service = config.services[name]
         peers = [stacks.services[peer] for peer in service.connects_to]
+        volumes = stacks.storage.volumes if stacks.storage and service.volumes else {}
         stack = ServiceStack(
             app,
             config.stack_name(name),
@@ -80,8 +105,13 @@ def build(app: cdk.App, config: AppConfig) -> Stacks:
             logging=config.logging,
             cluster=cluster.cluster,
             namespace=cluster.namespace,
-            connects_to=[peer.endpoint for peer in peers],
+            service_connect=config.cluster.service_connect,
+            # The config rules refuse connects_to a worker (it has no endpoint).
+            connects_to=[peer.endpoint for peer in peers if peer.endpoint is not None],
+            volumes={volume: volumes[volume] for volume in service.volumes},
         )
+        if volumes and stacks.storage:
+            stack.add_stack_dependency(stacks.storage)
         for peer in peers:
             # Implied by the references already; stated so the order never
             # depends on which attributes happen to cross stacks.

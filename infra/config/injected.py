@@ -43,7 +43,7 @@ class Injected:
     """What service ``name`` gets: its own port and password, its public host names
     (when public), and each peer's names."""
 
-    port: str
+    port: str | None
     own_password: str | None
     peers: dict[str, PeerVariables]
     allowed_hosts: str | None = None
@@ -54,7 +54,7 @@ class Injected:
         A peer's password name is reserved even when that peer has no ``auth``,
         so turning ``auth`` on later never collides with a user's variable.
         """
-        found = {self.port, *([self.own_password] if self.own_password else [])}
+        found = {name for name in (self.port, self.own_password) if name is not None}
         found |= {self.allowed_hosts} if self.allowed_hosts else set()
         for peer in self.peers.values():
             found |= {peer.host, peer.port, peer.password}
@@ -62,9 +62,10 @@ class Injected:
 
 
 def injected(name: str, service: ServiceConfig) -> Injected:
-    """The variables the infrastructure injects into service ``name``."""
+    """The variables the infrastructure injects into service ``name`` (a worker,
+    with no port, gets no ``PORT``)."""
     return Injected(
-        port=PORT,
+        port=PORT if service.port is not None else None,
         own_password=peer_variables(name).password if service.auth else None,
         peers={peer: peer_variables(peer) for peer in service.connects_to},
         allowed_hosts=ALLOWED_HOSTS if service.public is not None else None,

@@ -14,7 +14,7 @@ from enum import StrEnum
 from graphlib import TopologicalSorter
 from typing import Annotated, Any, Literal, Union, get_args, get_origin
 
-from pydantic import BaseModel, ConfigDict, Field, field_validator
+from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 ENV_PREFIX = "APP_CONFIG__"
@@ -42,17 +42,30 @@ LOG_RETENTION_DAYS = (
 DNS_LABEL = r"^[a-z]([a-z0-9-]{0,22}[a-z0-9])?$"
 ENV_VAR_NAME = r"^[A-Z_][A-Z0-9_]*$"
 # Stack names are <app>-<env>-<part>; a service must not take a part's name.
-RESERVED_NAMES = frozenset({"network", "cluster"})
+RESERVED_NAMES = frozenset({"network", "cluster", "storage"})
 DNS_NAME = r"^([a-z0-9]([a-z0-9-]*[a-z0-9])?\.)+[a-z]+$"
 ACCOUNT_ID = r"^\d{12}$"
 REGION = r"^[a-z]{2}(-[a-z]+)+-\d$"
 HTTP_PATH = r"^/[A-Za-z0-9._~/-]*$"
 # A numeric uid, optionally with a gid: names would need the image's /etc/passwd.
 USER_ID = r"^\d+(:\d+)?$"
+# ``image`` is the opt-out: the image's own default user (often root at start).
+USER = r"^(\d+(:\d+)?|image)$"
 ABS_PATH = r"^(/[A-Za-z0-9._-]+)+$"
 CERTIFICATE_ARN = r"^arn:aws[a-z-]*:acm:[a-z0-9-]+:\d{12}:certificate/[A-Za-z0-9-]+$"
 # Labels of at most 63 characters, as DNS allows (and the frontend checks ALLOWED_HOSTS).
 HOST_NAME = r"^([a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?\.)+[a-z]{2,63}$"
+# Existing secrets: an SSM parameter (a name, hierarchical or not, or its ARN), a
+# Secrets Manager secret (a name or its ARN), and the KMS key that encrypts one.
+SSM_PARAMETER = (
+    r"^((/[A-Za-z0-9_.-]+)+|[A-Za-z0-9_.-]+"
+    r"|arn:aws[a-z-]*:ssm:[a-z0-9-]+:\d{12}:parameter/[A-Za-z0-9_./-]+)$"
+)
+SECRET = (
+    r"^([A-Za-z0-9/_+=.@-]{1,512}"
+    r"|arn:aws[a-z-]*:secretsmanager:[a-z0-9-]+:\d{12}:secret:[A-Za-z0-9/_+=.@-]+)$"
+)
+KMS_KEY_ARN = r"^arn:aws[a-z-]*:kms:[a-z0-9-]+:\d{12}:key/[A-Za-z0-9-]+$"
 
 PATTERN_HELP = {
     DNS_LABEL: "is not a DNS label: lowercase letters, digits and hyphens, starting with a "
@@ -63,6 +76,11 @@ PATTERN_HELP = {
     REGION: "is not an AWS region name such as eu-west-1",
     HTTP_PATH: "is not an absolute URL path such as /healthz",
     USER_ID: "is not a numeric uid or uid:gid such as '10001' (quote it in YAML)",
+    USER: "is not a numeric uid or uid:gid such as '10001' (quote it in YAML), "
+    "or image (the image's own user)",
+    SSM_PARAMETER: "is not an SSM parameter name (such as /app/api-key) or parameter ARN",
+    SECRET: "is not a Secrets Manager secret name (such as prod/api) or secret ARN",
+    KMS_KEY_ARN: "is not a KMS key ARN (arn:aws:kms:<region>:<account>:key/<id>)",
     ABS_PATH: "is not an absolute directory path such as /tmp",
     CERTIFICATE_ARN: "is not an ACM certificate ARN "
     "(arn:aws:acm:<region>:<account>:certificate/<id>)",
@@ -110,10 +128,36 @@ class NetworkConfig(_Strict):
 
 
 class ClusterConfig(_Strict):
-    """The ECS cluster and the Cloud Map namespace services are found in."""
+    """The ECS cluster and the Cloud Map namespace services are found in.
+
+    With ``service_connect`` every service joins the namespace through ECS
+    Service Connect: a proxy in each task, and bare names (``backend:6379``,
+    as under compose) instead of Cloud Map DNS names (``backend.service.local``).
+    """
 
     namespace: str = Field("service.local", pattern=DNS_NAME)
     container_insights: bool = True
+    service_connect: bool = False
+
+
+class VolumeConfig(_Strict):
+    """A named volume's settings, for what its mounts alone do not say."""
+
+    # Mounted by more than one service (each must write as the same owner).
+    shared: bool = False
+    # The uid:gid that owns the volume's files: by default the mounting
+    # service's ``user``; needed with ``user: image`` (e.g. '70:70' for postgres-alpine).
+    owner: str | None = Field(None, pattern=USER_ID)
+    # Only for ``cost``: EFS bills stored GB-months, which the template cannot know.
+    size_gb: int | None = Field(None, ge=1, le=1_000_000)
+
+
+class StorageConfig(_Strict):
+    """Durable volumes (Amazon EFS) that services mount with ``volumes:``."""
+
+    # As logging.removal_policy: prod keeps the data when a stack goes away.
+    removal_policy: Removal = Removal.RETAIN
+    volumes: dict[Name, VolumeConfig] = {}
 
 
 class LoggingConfig(_Strict):
@@ -169,12 +213,42 @@ class HealthCheckConfig(_Strict):
     start_period_seconds: int = Field(10, ge=0, le=300)
 
 
+class BuildConfig(_Strict):
+    """An image built at deploy time, as compose's ``build:`` describes it."""
+
+    # Relative to the project root, like the short form ``build: frontend``.
+    context: str = Field(min_length=1)
+    dockerfile: str = Field("Dockerfile", min_length=1)
+    target: str | None = Field(None, min_length=1)
+    args: dict[Annotated[str, Field(pattern=r"^[A-Za-z_][A-Za-z0-9_]*$")], str] = {}
+
+
+class SecretConfig(_Strict):
+    """An existing secret, read by ECS at task start into one variable.
+
+    Exactly one of ``ssm`` (a SecureString or String parameter) and
+    ``secrets_manager``; ``field`` picks one key of a JSON secret; ``kms_key``
+    is the customer-managed key that encrypts it (AWS-managed keys need none).
+    """
+
+    ssm: str | None = Field(None, pattern=SSM_PARAMETER)
+    secrets_manager: str | None = Field(None, pattern=SECRET)
+    field: str | None = Field(None, min_length=1, max_length=256)
+    kms_key: str | None = Field(None, pattern=KMS_KEY_ARN)
+
+
+def _long_form_build(value: object) -> object:
+    return {"context": value} if isinstance(value, str) else value
+
+
 class ServiceConfig(_Strict):
     """One container of the compose file, run as one ECS service."""
 
     image: str | None = Field(None, min_length=1)
-    build: str | None = Field(None, min_length=1)
-    port: Port
+    # ``build: frontend`` is short for ``build: {context: frontend}``.
+    build: Annotated[BuildConfig | None, BeforeValidator(_long_form_build)] = None
+    # None: a worker, reached by nothing (no Cloud Map name, no ingress, no load balancer).
+    port: Port | None = None
     cpu: int = 256
     memory: int = 512
     # Ignored with autoscaling (the scaler owns the count): rules.ignored_keys warns.
@@ -182,10 +256,17 @@ class ServiceConfig(_Strict):
     stateful: bool = False
     connects_to: list[Name] = []
     environment: dict[Annotated[str, Field(pattern=ENV_VAR_NAME)], str] = {}
+    # Existing SSM parameters and Secrets Manager secrets, by variable name.
+    secrets: dict[Annotated[str, Field(pattern=ENV_VAR_NAME)], SecretConfig] = {}
     # The numeric uid[:gid] the container runs as; root (0) is refused.
-    user: str = Field(pattern=USER_ID)
-    # Writable empty directories; everything else is read-only.
+    # ``image`` opts out: the image's own user (reported at synth).
+    user: str = Field(pattern=USER)
+    # False opts out of the read-only root filesystem (reported at synth).
+    read_only_root: bool = True
+    # Writable empty directories that live and die with the task.
     scratch: list[Annotated[str, Field(pattern=ABS_PATH)]] = []
+    # Durable named volumes (EFS): volume name -> path in the container.
+    volumes: dict[Name, Annotated[str, Field(pattern=ABS_PATH)]] = {}
     command: list[Annotated[str, Field(min_length=1)]] | None = Field(None, min_length=1)
     # A generated password in Secrets Manager, given to this service and to
     # every service that connects to it as <NAME>_PASSWORD.
@@ -204,6 +285,11 @@ class ServiceConfig(_Strict):
                 f"{value} is not a Fargate cpu; use one of {join_values(FARGATE_SIZES)}"
             )
         return value
+
+    @property
+    def runs_as_image_user(self) -> bool:
+        """``user: image``: the image's own default user."""
+        return self.user == "image"
 
 
 def connects_to_graph(services: Mapping[str, ServiceConfig]) -> dict[str, list[str]]:
@@ -233,6 +319,7 @@ class AppConfig(BaseSettings):
     network: NetworkConfig = NetworkConfig()
     cluster: ClusterConfig = ClusterConfig()
     logging: LoggingConfig = LoggingConfig()
+    storage: StorageConfig = StorageConfig()
     services: dict[Name, ServiceConfig] = Field(min_length=1)
 
     def stack_name(self, part: str) -> str:
@@ -242,6 +329,18 @@ class AppConfig(BaseSettings):
     def service_order(self) -> list[str]:
         """Services so that each comes after everything it connects to."""
         return list(TopologicalSorter(connects_to_graph(self.services)).static_order())
+
+    def mounts(self) -> dict[str, dict[str, str]]:
+        """Each volume any service mounts, and its mounts: service -> path."""
+        found: dict[str, dict[str, str]] = {}
+        for name, service in self.services.items():
+            for volume, path in service.volumes.items():
+                found.setdefault(volume, {})[name] = path
+        return found
+
+    def volume(self, name: str) -> VolumeConfig:
+        """The settings of volume ``name`` (its defaults when it is not listed)."""
+        return self.storage.volumes.get(name, VolumeConfig())
 
     def part_of(self, stack_name: str) -> str:
         """The part (``network``, a service ...) of one of this env's stack names."""

@@ -7,7 +7,7 @@ path to blame; :mod:`infra.config.origins` turns it into a line naming the file.
 
 from __future__ import annotations
 
-from collections.abc import Collection, Iterator, Mapping
+from collections.abc import Iterator, Mapping
 from dataclasses import dataclass
 from graphlib import CycleError, TopologicalSorter
 from typing import Any
@@ -21,7 +21,9 @@ from infra.config.model import (
     AppConfig,
     NetworkConfig,
     PublicConfig,
+    SecretConfig,
     ServiceConfig,
+    StorageConfig,
     connects_to_graph,
     join_values,
 )
@@ -34,8 +36,9 @@ def check_rules(config: AppConfig) -> Iterator[Problem]:
         config.network, config.account, config.region, config.availability_zones
     )
     for name, service in config.services.items():
-        yield from _service_rules(config.services.keys(), name, service)
+        yield from _service_rules(config.services, name, service)
     yield from _graph_rules(connects_to_graph(config.services))
+    yield from _storage_rules(config.storage, config.services)
 
 
 def partial_rules(raw: Mapping[str, Any], broken: list[tuple[str | int, ...]]) -> Iterator[Problem]:
@@ -57,8 +60,13 @@ def partial_rules(raw: Mapping[str, Any], broken: list[tuple[str | int, ...]]) -
     for name, data in services.items():
         if clean(("services", name)):
             parsed[name] = ServiceConfig.model_validate(data)
-            yield from _service_rules(services.keys(), name, parsed[name])
+    # Services that do not parse still exist for connects_to, with nothing known of them.
+    known: dict[str, ServiceConfig | None] = {name: parsed.get(name) for name in services}
+    for name, service in parsed.items():
+        yield from _service_rules(known, name, service)
     yield from _graph_rules(connects_to_graph(parsed))
+    if clean(("storage",)) and len(parsed) == len(services):
+        yield from _storage_rules(StorageConfig.model_validate(raw.get("storage", {})), parsed)
 
 
 def _placement_rules(
@@ -105,16 +113,13 @@ def _graph_rules(graph: Mapping[str, list[str]]) -> Iterator[Problem]:
         yield Problem(("services",), f"connects_to forms a cycle: {cycle}")
 
 
-def _service_rules(names: Collection[str], name: str, svc: ServiceConfig) -> Iterator[Problem]:
+def _service_rules(
+    services: Mapping[str, ServiceConfig | None], name: str, svc: ServiceConfig
+) -> Iterator[Problem]:
     at = ("services", name)
     if name in RESERVED_NAMES:
         yield Problem(at, f"{name!r} is the name of another stack (<app>-<env>-{name}); rename it")
-    if (svc.image is None) == (svc.build is None):
-        yield Problem(at, "set exactly one of image (a registry image) or build (a directory)")
-    if svc.build is not None:
-        context = ROOT / svc.build
-        if not (context / "Dockerfile").is_file():
-            yield Problem((*at, "build"), f"{svc.build!r} has no Dockerfile (looked in {context})")
+    yield from _image_rules(at, svc)
     allowed = FARGATE_SIZES.get(svc.cpu, ())
     if allowed and svc.memory not in allowed:
         yield Problem(
@@ -124,21 +129,137 @@ def _service_rules(names: Collection[str], name: str, svc: ServiceConfig) -> Ite
     for index, peer in enumerate(svc.connects_to):
         if peer == name:
             yield Problem((*at, "connects_to", index), f"{name} cannot connect to itself")
-        elif peer not in names:
+        elif peer not in services:
             yield Problem(
                 (*at, "connects_to", index),
-                f"{peer!r} is not a service; services are {', '.join(names)}",
+                f"{peer!r} is not a service; services are {', '.join(services)}",
+            )
+        elif (provider := services[peer]) is not None and provider.port is None:
+            yield Problem(
+                (*at, "connects_to", index),
+                f"{peer!r} has no port (a worker): nothing can connect to it",
             )
     if len(set(svc.connects_to)) != len(svc.connects_to):
         yield Problem((*at, "connects_to"), "lists a service twice")
-    if svc.user.split(":")[0].lstrip("0") == "":
+    if not svc.runs_as_image_user and svc.user.split(":")[0].lstrip("0") == "":
         yield Problem((*at, "user"), "uid 0 is root; use the image's unprivileged uid")
+    if svc.port is None:
+        for key in ("public", "auth"):
+            if getattr(svc, key):
+                reason = "a load balancer" if key == "public" else "a password for its clients"
+                yield Problem((*at, key), f"needs a port: a service without one (a worker) "
+                              f"has no clients, so no {reason}")  # fmt: skip
+    yield from _path_rules(at, svc)
+    yield from _public_rules(at, svc.public)
+    reserved = injected(name, svc).names()
+    for key in sorted(reserved & set(svc.environment)):
+        yield Problem((*at, "environment", key), "is set by the infrastructure; remove it")
+    for key, secret in svc.secrets.items():
+        yield from _secret_rules((*at, "secrets", key), secret)
+        if key in reserved:
+            yield Problem((*at, "secrets", key), "is set by the infrastructure; use another name")
+        elif key in svc.environment:
+            yield Problem((*at, "secrets", key), "is also in environment; keep one of the two")
+    yield from _count_rules(at, svc)
+
+
+def _image_rules(at: tuple[str, ...], svc: ServiceConfig) -> Iterator[Problem]:
+    """Exactly one image source; a build context with its Dockerfile."""
+    if (svc.image is None) == (svc.build is None):
+        yield Problem(at, "set exactly one of image (a registry image) or build (a directory)")
+    build = svc.build
+    if build is None:
+        return
+    key = (*at, "build")
+    context = ROOT / build.context
+    if not context.is_dir():
+        yield Problem(key, f"{build.context!r} is not a directory (looked for {context})")
+    elif not (context / build.dockerfile).is_file():
+        where = key if build.dockerfile == "Dockerfile" else (*key, "dockerfile")
+        yield Problem(
+            where, f"{build.dockerfile!r} is not a file in {build.context}/ (looked in {context})"
+        )
+
+
+def _overlap(one: str, other: str) -> bool:
+    """Whether two absolute paths are the same or one is inside the other."""
+    a, b = one.rstrip("/") + "/", other.rstrip("/") + "/"
+    return a.startswith(b) or b.startswith(a)
+
+
+def _path_rules(at: tuple[str, ...], svc: ServiceConfig) -> Iterator[Problem]:
+    """Scratch directories and volumes: each path once, none inside another."""
     if len(set(svc.scratch)) != len(svc.scratch):
         yield Problem((*at, "scratch"), "lists a path twice")
-    yield from _public_rules(at, svc.public)
-    for key in sorted(injected(name, svc).names() & set(svc.environment)):
-        yield Problem((*at, "environment", key), "is set by the infrastructure; remove it")
-    yield from _count_rules(at, svc)
+    mounted: list[tuple[tuple[str | int, ...], str]] = [
+        ((*at, "scratch", index), path) for index, path in enumerate(svc.scratch)
+    ]
+    for volume, path in svc.volumes.items():
+        key: tuple[str | int, ...] = (*at, "volumes", volume)
+        for other_key, other in mounted:
+            if _overlap(path, other):
+                what = "scratch " if other_key[2] == "scratch" else "volume "
+                yield Problem(
+                    key, f"{path} overlaps {what}{other} ({'.'.join(map(str, other_key[2:]))}): "
+                    "a directory is either scratch or one volume"
+                )  # fmt: skip
+                break
+        mounted.append((key, path))
+
+
+def _secret_rules(at: tuple[str, ...], secret: SecretConfig) -> Iterator[Problem]:
+    """One source per secret; ``field`` picks a key of a Secrets Manager JSON secret."""
+    if (secret.ssm is None) == (secret.secrets_manager is None):
+        yield Problem(at, "set exactly one of ssm (a parameter) or secrets_manager (a secret)")
+    if secret.field is not None and secret.secrets_manager is None:
+        yield Problem((*at, "field"), "picks a key of a JSON secret: only with secrets_manager")
+
+
+def _storage_rules(
+    storage: StorageConfig, services: Mapping[str, ServiceConfig]
+) -> Iterator[Problem]:
+    """Who mounts each volume: one service unless shared, with one owner."""
+    mounts: dict[str, list[str]] = {}
+    for name, svc in services.items():
+        for volume in svc.volumes:
+            mounts.setdefault(volume, []).append(name)
+    for volume, names in mounts.items():
+        settings = storage.volumes.get(volume)
+        shared = settings is not None and settings.shared
+        if len(names) > 1 and not shared:
+            yield Problem(
+                ("services", names[1], "volumes", volume),
+                f"{volume} is already mounted by {names[0]}; a volume belongs to one service "
+                f"unless storage.volumes.{volume}.shared is true",
+            )
+        if settings is not None and settings.owner is not None:
+            if settings.owner.split(":")[0].lstrip("0") == "":
+                yield Problem(("storage", "volumes", volume, "owner"), "uid 0 is root; "
+                              "use the uid:gid the image writes as")  # fmt: skip
+            continue
+        users = {services[n].user for n in names}
+        for name in names:
+            if services[name].runs_as_image_user:
+                yield Problem(
+                    ("services", name, "user"),
+                    f"with user: image, set storage.volumes.{volume}.owner to the uid:gid "
+                    "the image writes as (for postgres:17-alpine '70:70')",
+                )
+                break
+        else:
+            if len(users) > 1:
+                yield Problem(
+                    ("services", names[1], "volumes", volume),
+                    f"{volume} is mounted by services running as {', '.join(sorted(users))}; "
+                    f"set storage.volumes.{volume}.owner to the one uid:gid they share",
+                )
+    for volume in storage.volumes:
+        if volume not in mounts:
+            mounted = ", ".join(sorted(mounts)) or "none"
+            yield Problem(
+                ("storage", "volumes", volume),
+                f"no service mounts {volume}; volumes mounted are {mounted}",
+            )
 
 
 def _public_rules(at: tuple[str, ...], public: PublicConfig | None) -> Iterator[Problem]:

@@ -11,6 +11,9 @@ from constructs import Construct
 from infra.config import LoggingConfig, NetworkConfig
 from infra.logs import configured_log_group, give_functions_log_groups
 
+# Where tasks and file systems go: no route in from the internet, NAT out.
+PRIVATE_SUBNETS = ec2.SubnetSelection(subnet_type=ec2.SubnetType.PRIVATE_WITH_EGRESS)
+
 
 class NetworkStack(Stack):
     """A VPC with public subnets (load balancers, NAT) and private subnets (tasks).

@@ -27,13 +27,13 @@ class Endpoint:
 
 def container_variables(
     names: Injected,
-    port: int,
+    port: int | None,
     password: secretsmanager.ISecret | None,
     peers: Sequence[Endpoint],
 ) -> tuple[dict[str, str], dict[str, ecs.Secret]]:
     """The plain variables (its port, each peer's host and port) and the secrets
     (its own and its peers' passwords, read by ECS at task start) of one container."""
-    environment = {names.port: str(port)}
+    environment = {names.port: str(port)} if names.port and port is not None else {}
     secrets: dict[str, ecs.Secret] = {}
     if password is not None and names.own_password is not None:
         secrets[names.own_password] = ecs.Secret.from_secrets_manager(password)
@@ -47,8 +47,9 @@ def container_variables(
 
 
 class PeerAccess(Construct):
-    """Lets a consumer's tasks reach one provider on the provider's port, nothing more:
-    the provider's group admits the consumer's, and the consumer's lets it out.
+    """Lets a consumer's tasks reach one provider (a service, a volume's mount
+    targets) on one port, nothing more: the provider's group admits the
+    consumer's, and the consumer's lets it out.
 
     The rule is created in the consumer's stack, so the consumer depends on the
     provider and deploys after it (compose's ``depends_on``); CDK's default
@@ -62,27 +63,30 @@ class PeerAccess(Construct):
         *,
         consumer_name: str,
         consumer: ec2.ISecurityGroup,
-        provider: Endpoint,
+        provider_name: str,
+        provider: ec2.ISecurityGroup,
+        port: int,
     ) -> None:
         super().__init__(scope, construct_id)
+        description = f"{consumer_name} to {provider_name} on {port}"
         ec2.CfnSecurityGroupIngress(
             self,
             "Ingress",
-            group_id=provider.security_group.security_group_id,
+            group_id=provider.security_group_id,
             source_security_group_id=consumer.security_group_id,
             ip_protocol="tcp",
-            from_port=provider.port,
-            to_port=provider.port,
-            description=f"{consumer_name} to {provider.name} on {provider.port}",
+            from_port=port,
+            to_port=port,
+            description=description,
         )
         # The consumer's group allows no other outbound traffic but HTTPS.
         ec2.CfnSecurityGroupEgress(
             self,
             "Egress",
             group_id=consumer.security_group_id,
-            destination_security_group_id=provider.security_group.security_group_id,
+            destination_security_group_id=provider.security_group_id,
             ip_protocol="tcp",
-            from_port=provider.port,
-            to_port=provider.port,
-            description=f"{consumer_name} to {provider.name} on {provider.port}",
+            from_port=port,
+            to_port=port,
+            description=description,
         )

@@ -10,12 +10,14 @@ from constructs import Construct
 
 from infra.compliance import acknowledge
 from infra.config import AutoscalingConfig
-
-PRIVATE_SUBNETS = ec2.SubnetSelection(subnet_type=ec2.SubnetType.PRIVATE_WITH_EGRESS)
+from infra.network.stack import PRIVATE_SUBNETS
 
 
 class Service(ecs.FargateService):
-    """A Fargate service in private subnets, registered in Cloud Map as ``<name>.<namespace>``.
+    """A Fargate service in private subnets, found as ``<name>.<namespace>`` in Cloud Map DNS,
+    or as ``<name>`` through Service Connect (``service_connect``); a worker
+    (no ``port``) is found by nothing, though with Service Connect it still
+    gets the proxy to reach others by name.
 
     Deploys roll back when tasks never get healthy (circuit breaker). A
     stateless service starts new tasks before stopping old ones; a stateful
@@ -38,8 +40,12 @@ class Service(ecs.FargateService):
         autoscaling: AutoscalingConfig | None,
         behind_load_balancer: bool,
         exec_enabled: bool,
+        port: int | None,
+        service_connect: bool = False,
+        proxy_logs: ecs.LogDriver | None = None,
     ) -> None:
         min_healthy, max_healthy = (0, 100) if stateful else (100, 200)
+        dns = port is not None and not service_connect
         super().__init__(
             scope,
             construct_id,
@@ -59,7 +65,23 @@ class Service(ecs.FargateService):
                 cloud_map_namespace=namespace,
                 dns_record_type=servicediscovery.DnsRecordType.A,
                 dns_ttl=Duration.seconds(10),
-            ),
+            )
+            if dns
+            else None,
+            service_connect_configuration=ecs.ServiceConnectProps(
+                namespace=namespace.namespace_arn,
+                # The name clients use, as compose's: backend:6379.
+                services=[
+                    ecs.ServiceConnectService(
+                        port_mapping_name=name, dns_name=name, discovery_name=name, port=port
+                    )
+                ]
+                if port is not None
+                else None,
+                log_driver=proxy_logs,
+            )
+            if service_connect
+            else None,
             # Time for a new task to pass the load balancer's health check.
             health_check_grace_period=Duration.seconds(60) if behind_load_balancer else None,
             propagate_tags=ecs.PropagatedTagSource.SERVICE,

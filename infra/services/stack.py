@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from typing import Any
 
 from aws_cdk import CfnOutput, Fn, Stack
@@ -13,19 +13,18 @@ from constructs import Construct
 
 from infra.config import LoggingConfig, ServiceConfig, injected
 from infra.logs import give_functions_log_groups
+from infra.names import pascal
 from infra.services.alb import ApplicationEndpoint
 from infra.services.nlb import NetworkEndpoint
 from infra.services.password import ServicePassword
 from infra.services.peers import Endpoint, PeerAccess, container_variables
+from infra.services.secrets import ExistingSecrets
 from infra.services.service import Service
 from infra.services.task import ServiceTask
+from infra.services.volumes import VolumeMounts
+from infra.storage.volume import DurableVolume
 
 BALANCERS = {"application": ApplicationEndpoint, "network": NetworkEndpoint}
-
-
-def pascal(name: str) -> str:
-    """my-cache -> MyCache, for construct IDs derived from service names."""
-    return "".join(part.capitalize() for part in name.split("-"))
 
 
 class ServiceStack(Stack):
@@ -33,10 +32,12 @@ class ServiceStack(Stack):
 
     Wires the constructs a service is made of: its security group (out: HTTPS
     and its peers' ports only), the password of a service with ``auth``, the
-    task (size, hardened container, logs, health check), the service (Cloud Map
-    name, deployment safety, autoscaling), access to the services it connects
-    to and an optional public endpoint, whose host names the container gets as
-    ``ALLOWED_HOSTS``. ``endpoint`` is what the stacks of its consumers receive.
+    existing secrets it names, the task (size, hardened container, logs, health
+    check), its durable volumes, the service (Cloud Map name or Service Connect,
+    deployment safety, autoscaling), access to the services it connects to and
+    an optional public endpoint, whose host names the container gets as
+    ``ALLOWED_HOSTS``. ``endpoint`` is what the stacks of its consumers receive
+    (None for a worker, which has no port).
     """
 
     def __init__(
@@ -49,7 +50,9 @@ class ServiceStack(Stack):
         logging: LoggingConfig,
         cluster: ecs.ICluster,
         namespace: servicediscovery.IPrivateDnsNamespace,
+        service_connect: bool = False,
         connects_to: Sequence[Endpoint] = (),
+        volumes: Mapping[str, DurableVolume] | None = None,
         **kwargs: Any,
     ) -> None:
         super().__init__(scope, construct_id, **kwargs)
@@ -66,27 +69,44 @@ class ServiceStack(Stack):
         self.password = ServicePassword(self, "Password", service=name) if service.auth else None
         names = injected(name, service)
         environment, secrets = container_variables(names, service.port, self.password, connects_to)
+        existing = ExistingSecrets(self, "Secrets", secrets=service.secrets)
         task = ServiceTask(
             self, "Task", name=name, service=service, logging=logging,
-            environment=environment, secrets=secrets,
+            environment=environment, secrets={**secrets, **existing.by_variable},
         )  # fmt: skip
+        if service.secrets and task.definition.execution_role is not None:
+            existing.acknowledge_partial_names(
+                task.definition.execution_role.node.find_child("DefaultPolicy")
+            )
+        if service.volumes:
+            VolumeMounts(
+                self, "Volumes", service_name=name, definition=task.definition,
+                container=task.container, security_group=self.security_group,
+                mounts=service.volumes, volumes=volumes or {},
+            )  # fmt: skip
         self.service = Service(
             self, "Service", name=name, cluster=cluster, namespace=namespace,
             task_definition=task.definition, security_group=self.security_group,
             desired_count=service.desired_count, stateful=service.stateful,
             autoscaling=service.autoscaling, behind_load_balancer=service.public is not None,
-            exec_enabled=service.exec,
+            exec_enabled=service.exec, port=service.port, service_connect=service_connect,
+            proxy_logs=ecs.LogDrivers.aws_logs(
+                stream_prefix="service-connect", log_group=task.log_group
+            ),
         )  # fmt: skip
+        # Through Service Connect the bare name resolves, as under compose.
+        host = name if service_connect else f"{name}.{namespace.namespace_name}"
         self.endpoint = Endpoint(
-            name=name, host=f"{name}.{namespace.namespace_name}", port=service.port,
-            security_group=self.security_group, password=self.password,
-        )  # fmt: skip
+            name=name, host=host, port=service.port, security_group=self.security_group,
+            password=self.password,
+        ) if service.port is not None else None  # fmt: skip
         for peer in connects_to:
             PeerAccess(
                 self, f"{pascal(peer.name)}Access", consumer_name=name,
-                consumer=self.security_group, provider=peer,
+                consumer=self.security_group, provider_name=peer.name,
+                provider=peer.security_group, port=peer.port,
             )  # fmt: skip
-        if service.public is not None:
+        if service.public is not None and service.port is not None:
             public = BALANCERS[service.public.load_balancer](
                 self, "Public", vpc=cluster.vpc, service=self.service, container_name=name,
                 container_port=service.port, config=service.public, logging=logging,

@@ -5,7 +5,7 @@ from __future__ import annotations
 import re
 from collections.abc import Mapping
 
-from aws_cdk import Duration
+from aws_cdk import Annotations, Duration
 from aws_cdk import aws_ecs as ecs
 from aws_cdk.aws_ecr_assets import Platform
 from constructs import Construct
@@ -24,10 +24,15 @@ ASSET_EXCLUDES = [
 
 
 def container_image(service: ServiceConfig) -> ecs.ContainerImage:
-    """A registry image as named, or the ``build`` directory as a Docker asset."""
-    if service.build is not None:
+    """A registry image as named, or the ``build`` context as a Docker asset (with
+    its Dockerfile, target stage and build arguments, as compose's ``build:``)."""
+    build = service.build
+    if build is not None:
         return ecs.ContainerImage.from_asset(
-            str(ROOT / service.build),
+            str(ROOT / build.context),
+            file=build.dockerfile,
+            target=build.target,
+            build_args=build.args or None,
             exclude=ASSET_EXCLUDES,
             # Fargate runs x86_64 here; pinning it makes builds on ARM laptops match.
             platform=Platform.LINUX_AMD64,
@@ -61,7 +66,10 @@ class ServiceTask(Construct):
 
     The container runs as the configured non-root user on a read-only root
     filesystem, never privileged; only the ``scratch`` directories (and the
-    ECS Exec agent's, when exec is on) are writable, as task-local volumes.
+    ECS Exec agent's, when exec is on) are writable, as task-local volumes,
+    besides the durable volumes that :class:`VolumeMounts` adds.
+    ``user: image`` and ``read_only_root: false`` are the explicit opt-outs
+    for images that need their own user or a writable root (reported at synth).
     ``environment`` holds what the infrastructure injects (PORT and the peers'
     HOST/PORT) and ``secrets`` the passwords, read by ECS at task start and
     never written into the template; the config rules keep a service's own
@@ -99,11 +107,14 @@ class ServiceTask(Construct):
             # A hard limit (the whole task's memory): the container is stopped
             # at it rather than starving the ECS agent's own processes.
             memory_limit_mib=service.memory,
-            user=service.user,
-            readonly_root_filesystem=True,
+            user=None if service.runs_as_image_user else service.user,
+            readonly_root_filesystem=service.read_only_root,
             privileged=False,
             command=service.command,
-            port_mappings=[ecs.PortMapping(container_port=service.port, name=name)],
+            # The name is what Service Connect refers to; a worker has no port.
+            port_mappings=[ecs.PortMapping(container_port=service.port, name=name)]
+            if service.port is not None
+            else None,
             environment={**service.environment, **environment},
             secrets=dict(secrets),
             logging=ecs.LogDrivers.aws_logs(stream_prefix=name, log_group=self.log_group),
@@ -120,9 +131,10 @@ class ServiceTask(Construct):
                 self.definition.execution_role.node.find_child("DefaultPolicy"),
                 "AwsSolutions-IAM5[Resource::*]",
                 "ecr:GetAuthorizationToken, needed to pull the image built from "
-                f"{service.build}/, takes no resource ARN; the pull actions are scoped "
-                "to the asset repository.",
+                f"{service.build.context}/, takes no resource ARN; the pull actions are "
+                "scoped to the asset repository.",
             )
+        self._opt_outs(name, service)
         writable = [*service.scratch, *(EXEC_AGENT_DIRS if service.exec else ())]
         for path in writable:
             # A volume with no host path is empty task storage that lives and
@@ -132,4 +144,27 @@ class ServiceTask(Construct):
             self.definition.add_volume(name=volume)
             self.container.add_mount_points(
                 ecs.MountPoint(container_path=path, source_volume=volume, read_only=False)
+            )
+
+    def _opt_outs(self, name: str, service: ServiceConfig) -> None:
+        """Report each opt-out once, at synth, and accept the control it turns off."""
+        if service.runs_as_image_user:
+            Annotations.of(self).add_info(
+                f"{name} runs as its image's own user (user: image), which may be root"
+            )
+            acknowledge(
+                self.definition,
+                "control-tower::ecs_task_definition_nonroot_user_check",
+                f"user: image in config: {name}'s image chooses its user (many public "
+                "images start as root to set up, then drop to their own user).",
+            )
+        if not service.read_only_root:
+            Annotations.of(self).add_info(
+                f"{name} has a writable root filesystem (read_only_root: false)"
+            )
+            acknowledge(
+                self.definition,
+                "control-tower::ecs_containers_readonly_access_check",
+                f"read_only_root: false in config: {name}'s image writes outside "
+                "the volumes it declares.",
             )

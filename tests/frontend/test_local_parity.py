@@ -3,10 +3,12 @@
 from __future__ import annotations
 
 import os
+import shlex
 import signal
 import socket
 import subprocess
 import urllib.request
+from pathlib import Path
 from typing import Any
 
 import redis
@@ -21,7 +23,8 @@ def load(path: str) -> dict[str, Any]:
 
 
 def test_compose_matches_base_config() -> None:
-    compose = load("compose.yaml")["services"]
+    compose_file = load("compose.yaml")
+    compose = compose_file["services"]
     base = load("config/base.yaml")["services"]
     assert set(compose) == set(base)
     for name, service in base.items():
@@ -33,7 +36,15 @@ def test_compose_matches_base_config() -> None:
         # Hardened the same way: non-root, read-only, writable scratch dirs only.
         assert compose[name]["user"] == service["user"], name
         assert compose[name]["read_only"] is True, name
-        assert compose[name]["tmpfs"] == service["scratch"], name
+        assert compose[name].get("tmpfs", []) == service.get("scratch", []), name
+        # Durable volumes (EFS on ECS) are compose's named volumes: declared at
+        # the top level, not a host path, and not tmpfs either.
+        volumes = service.get("volumes", {})
+        mounts = [f"{volume}:{path}" for volume, path in volumes.items()]
+        assert compose[name].get("volumes", []) == mounts, name
+        for volume in volumes:
+            assert volume in compose_file.get("volumes", {}), (name, volume)
+            assert not (compose_file["volumes"][volume] or {}).get("driver_opts"), (name, volume)
         if "command" in service:  # compose escapes $ as $$
             assert [c.replace("$$", "$") for c in compose[name]["command"]] == service["command"]
         if service.get("auth"):
@@ -49,6 +60,34 @@ def test_compose_matches_base_config() -> None:
                 assert f"{peer.upper()}_PASSWORD" in env, (name, peer)
 
 
+def redis_options(command: str) -> dict[str, list[str]]:
+    """The ``--option value...`` pairs of the redis-server call in a shell ``command``."""
+    words = shlex.split(command)
+    start = words.index("redis-server") + 1
+    options: dict[str, list[str]] = {}
+    for word in words[start:]:
+        if word == "&":
+            break
+        if word.startswith("--"):
+            options[word] = []
+        else:
+            options[list(options)[-1]].append(word)
+    return options
+
+
+def test_make_local_runs_redis_with_the_configured_persistence() -> None:
+    configured = redis_options(load("config/base.yaml")["services"]["backend"]["command"][2])
+    lines = (ROOT / "bin" / "local").read_text().replace("\\\n", " ").splitlines()
+    local = redis_options(next(line for line in lines if line.startswith("redis-server ")))
+    # Where it listens, its dir and password differ by design; nothing else may.
+    for own in ("--port", "--dir", "--requirepass"):
+        assert own in configured and own in local, own
+    mine = {"--port", "--dir", "--requirepass", "--bind", "--loglevel"}
+    assert {k: v for k, v in local.items() if k not in mine} == {
+        k: v for k, v in configured.items() if k not in mine
+    }
+
+
 def alive(group: int) -> bool:
     """Whether any process of the session ``group`` (bin/local's children) still runs."""
     try:
@@ -58,12 +97,12 @@ def alive(group: int) -> bool:
     return True
 
 
-def test_make_local_serves_the_app_without_docker() -> None:
+def test_make_local_serves_the_app_without_docker(tmp_path: Path) -> None:
     port = free_port()
     # No REDIS_PORT: bin/local picks a free one itself.
     env = {k: v for k, v in os.environ.items() if k != "REDIS_PORT"}
     process = subprocess.Popen(
-        [str(ROOT / "bin" / "local")], env={**env, "PORT": str(port)},
+        [str(ROOT / "bin" / "local")], env={**env, "PORT": str(port), "TMPDIR": str(tmp_path)},
         stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, start_new_session=True,
     )  # fmt: skip
 
@@ -81,12 +120,16 @@ def test_make_local_serves_the_app_without_docker() -> None:
         wait_until(ready, 20, "make local")
         assert b'id="count">1<' in get("/")
         assert b'"count":1,' in get("/api/visits").replace(b" ", b"")
+        # Its Redis keeps an append-only file, as configured, in a temp dir of its own.
+        (data,) = tmp_path.glob("timestamper-local.*")
+        assert (data / "appendonlydir").is_dir()
         # A TERM to the script alone (as `kill <pid of make>` passes on) stops it all.
         process.send_signal(signal.SIGTERM)
         process.wait(timeout=20)
         with socket.socket() as sock:
             assert sock.connect_ex(("127.0.0.1", port)) != 0, "gunicorn outlived bin/local"
         wait_until(lambda: not alive(process.pid), 5, "redis and gunicorn to stop")
+        assert not data.exists(), "bin/local left its Redis dir behind"
     finally:
         if process.poll() is None:
             os.killpg(process.pid, signal.SIGTERM)

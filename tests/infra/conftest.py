@@ -35,9 +35,12 @@ class Synth:
     _templates: dict[str, Template] = field(default_factory=dict)
 
     def template(self, part: str) -> Template:
-        """The assertions Template of ``network``, ``cluster`` or a service (made once)."""
+        """The assertions Template of ``network``, ``cluster``, ``storage`` or a service
+        (made once)."""
         if part not in self._templates:
-            stack = {"network": self.stacks.network, "cluster": self.stacks.cluster}.get(part)
+            parts = {"network": self.stacks.network, "cluster": self.stacks.cluster,
+                     "storage": self.stacks.storage}  # fmt: skip
+            stack = parts.get(part)
             self._templates[part] = Template.from_stack(stack or self.stacks.services[part])
         return self._templates[part]
 

@@ -55,7 +55,8 @@ def build(
                        port_mappings=[ecs.PortMapping(container_port=PORT)])  # fmt: skip
     tasks = ec2.SecurityGroup(stack, "Tasks", vpc=vpc)
     settings: dict[str, object] = {"desired_count": 2, "stateful": False, "autoscaling": None,
-                                   "exec_enabled": False, **service}  # fmt: skip
+                                   "exec_enabled": False, "port": PORT, "service_connect": False,
+                                   "proxy_logs": None, **service}  # fmt: skip
     made = Service(stack, "Service", name="web", cluster=cluster, namespace=namespace,
                    task_definition=task, security_group=tasks,
                    behind_load_balancer=endpoint is not None, **settings)  # type: ignore[arg-type]  # fmt: skip

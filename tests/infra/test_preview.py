@@ -76,7 +76,7 @@ def test_preview_end_to_end(repo: Path) -> None:
                         f"{old} -> {new}): its data or dependents go with it")  # fmt: skip
     assert "  ~ Service (ECS::Service): DesiredCount 1 -> 3" in lines
     assert f"  ~ FlowLogs (Logs::LogGroup) REPLACE (logical ID {old} -> {new})" in lines
-    assert lines[-2:] == ["unchanged: backend, cluster",
+    assert lines[-2:] == ["unchanged: backend, cluster, storage",
                           "exit 3: 1 warning above: review it before deploying"]  # fmt: skip
     # The ref's templates and the working tree's, each under its own key.
     assert len(list((repo / ".cache" / "preview").glob("*.json"))) == 2

@@ -326,17 +326,25 @@ def test_every_container_is_hardened(synth: Synth) -> None:
         template.resource_properties_count_is(TASK, {"ContainerDefinitions": privileged}, 0)
         template.resource_count_is(SERVICE, 1)
         template.resource_properties_count_is(SERVICE, {"EnableExecuteCommand": True}, 0)
-        # Writable only where the config says, each on a task volume of its own.
+        # Writable only where the config says: scratch on a task volume of its own,
+        # durable volumes on EFS over TLS with IAM, through an access point.
         mounts = box.get("MountPoints", [])
         mounted[name] = {m["ContainerPath"] for m in mounts}
-        assert sorted(mounted[name]) == sorted(svc.scratch), name
+        assert sorted(mounted[name]) == sorted([*svc.scratch, *svc.volumes.values()]), name
+        efs = Match.object_equals({"Name": Match.any_value(), "EFSVolumeConfiguration": {
+            "FilesystemId": Match.any_value(), "TransitEncryption": "ENABLED",
+            "AuthorizationConfig": {"AccessPointId": Match.any_value(), "IAM": "ENABLED"}}})  # fmt: skip
         for mount in mounts:
             assert mount["ReadOnly"] is False, name
-            volume = Match.exact({"Name": mount["SourceVolume"]})
+            durable = mount["ContainerPath"] in svc.volumes.values()
+            volume = efs if durable else Match.exact({"Name": mount["SourceVolume"]})
             template.has_resource_properties(TASK, {"Volumes": Match.array_with([volume])})
-        # Task-local storage only: a name and nothing else (no host path, nothing shared).
-        other = Match.not_(Match.object_equals({"Name": Match.any_value()}))
-        template.resource_properties_count_is(TASK, {"Volumes": Match.array_with([other])}, 0)
+        # Nothing else: no host path, no other file system, every volume mounted.
+        (task,) = template.find_resources(TASK).values()
+        volumes = task["Properties"].get("Volumes", [])
+        assert len(volumes) == len(mounts), name
+        for volume in volumes:
+            assert set(volume) in ({"Name"}, {"Name", "EFSVolumeConfiguration"}), name
     # The writable dirs are the ones the images write: redis's --dir, the frontend's VOLUMEs.
     redis = shlex.split(container(synth.template("backend"), "backend")["Command"][-1])
     assert redis[redis.index("--dir") + 1] in mounted["backend"]

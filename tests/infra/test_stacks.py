@@ -37,7 +37,9 @@ from tests.infra.templates import (
 
 def test_stack_names(synth: Synth) -> None:
     cfg = synth.config
-    expected = {f"{cfg.app}-{cfg.env}-{part}" for part in ("network", "cluster", *cfg.services)}
+    storage = ("storage",) if cfg.mounts() else ()
+    parts = ("network", "cluster", *storage, *cfg.services)
+    expected = {f"{cfg.app}-{cfg.env}-{part}" for part in parts}
     assert set(synth.templates) == expected
     assert {a.stack_name for a in synth.assembly.stacks} == expected
 
@@ -293,17 +295,26 @@ def test_tasks_reach_out_only_to_https_and_their_peers(
                 ("tcp", 443, 443, "0.0.0.0/0")], (app.config.env, name)  # fmt: skip
             separate = template.find_resources(
                 "AWS::EC2::SecurityGroupEgress", {"Properties": {"GroupId": {"Fn::GetAtt": [group, "GroupId"]}}})  # fmt: skip
-            reached = sorted((r["FromPort"], r["ToPort"], exported(app, r["DestinationSecurityGroupId"]))
-                             for r in (e["Properties"] for e in separate.values()))  # fmt: skip
+            reached = sorted(((r["FromPort"], r["ToPort"], exported(app, r["DestinationSecurityGroupId"]))
+                              for r in (e["Properties"] for e in separate.values())), key=str)  # fmt: skip
             expected = sorted((app.config.services[p].port, app.config.services[p].port,
                                task_group(app.template(p))) for p in service.connects_to)  # fmt: skip
-            assert reached == expected, (app.config.env, name)
+            # NFS to each volume it mounts, into that volume's mount targets' group.
+            storage = app.template("storage") if service.volumes else None
+            for volume in service.volumes:
+                (group_id,) = storage.find_resources(GROUP, {"Properties": {  # type: ignore[union-attr]
+                    "GroupDescription": f"{volume} volume: NFS from the services that mount it"}})  # fmt: skip
+                expected.append((2049, 2049, {"Fn::GetAtt": [group_id, "GroupId"]}))
+            assert reached == sorted(expected, key=str), (app.config.env, name)
 
 
 def test_backend_admits_only_frontend_on_its_port(synth: Synth) -> None:
     backend, frontend = synth.template("backend"), synth.template("frontend")
-    # The backend's own stack opens nothing ...
-    backend.resource_count_is(INGRESS, 0)
+    # The backend's own stack opens nothing into its own group (its one rule is
+    # into its volume's group, in the storage stack) ...
+    own = {"Fn::GetAtt": [Match.string_like_regexp("^SecurityGroup"), "GroupId"]}
+    backend.resource_properties_count_is(INGRESS, {"GroupId": own}, 0)
+    backend.resource_properties_count_is(INGRESS, {"FromPort": 2049, "ToPort": 2049}, 1)
     backend.resource_count_is(GROUP, 1)
     backend.has_resource_properties(GROUP, {"SecurityGroupIngress": Match.absent()})
     # ... the frontend's stack holds the one rule into another stack's group: into the

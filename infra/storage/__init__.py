@@ -1,0 +1,1 @@
+"""The storage stack: durable volumes (Amazon EFS) that service stacks mount."""

@@ -1,0 +1,44 @@
+"""StorageStack: the env's durable volumes, apart from the services that mount them."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from typing import Any
+
+from aws_cdk import RemovalPolicy, Stack
+from aws_cdk import aws_ec2 as ec2
+from constructs import Construct
+
+from infra.config import Removal
+from infra.names import pascal
+from infra.storage.volume import DurableVolume, Owner
+
+
+class StorageStack(Stack):
+    """One :class:`DurableVolume` per named volume that a service mounts.
+
+    The volumes live in a stack of their own, so that replacing, renaming or
+    deleting a service's stack never touches its data: a redeployed service
+    mounts the same file system again. ``removal`` (``storage.removal_policy``)
+    keeps each file system when this stack is deleted or the file system
+    replaced (prod), or lets it go (dev). ``volumes`` is what service stacks
+    receive, by volume name.
+    """
+
+    def __init__(
+        self,
+        scope: Construct,
+        construct_id: str,
+        *,
+        vpc: ec2.IVpc,
+        owners: Mapping[str, Owner],
+        removal: Removal,
+        **kwargs: Any,
+    ) -> None:
+        super().__init__(scope, construct_id, **kwargs)
+        policy = RemovalPolicy.RETAIN if removal == Removal.RETAIN else RemovalPolicy.DESTROY
+        self.volumes: dict[str, DurableVolume] = {
+            name: DurableVolume(self, pascal(name), vpc=vpc, name=name, owner=owner,
+                                removal=policy)
+            for name, owner in sorted(owners.items())
+        }  # fmt: skip

@@ -173,7 +173,7 @@ class ControlTowerChecks:
             return cdk.PolicyValidationPluginReportBeta1(success=True, violations=[])
         skip = rules_to_skip(resource_types(texts[path] for path in todo), self.waived)
         validator = CfnGuardValidator(control_tower_rules_enabled=True, disabled_rules=skip)
-        report = validator.validate(Templates(todo))
+        report = without_waived(validator.validate(Templates(todo)), self.waived)
         failed = {
             Path(resource.template_path).name
             for violation in report.violations
@@ -183,6 +183,23 @@ class ControlTowerChecks:
         if report.success or failed:
             passes.add(entries[path] for path in todo if Path(path).name not in failed)
         return report
+
+
+def without_waived(
+    report: cdk.PolicyValidationPluginReportBeta1, waived: Mapping[str, str]
+) -> cdk.PolicyValidationPluginReportBeta1:
+    """``report`` less the findings of ``waived`` controls.
+
+    cdk-validator-cfnguard 0.0.62 sometimes runs disabled rules: its rule
+    listing passes cfn-guard the whole rules folder whenever the number of
+    paths it kept happens to equal the folder's number of entries, and a
+    waived control then failed a synth, depending on which templates the pass
+    cache left to check (tests/infra/test_security.py reproduces it).
+    """
+    kept = [v for v in report.violations if control_of(v.description) not in waived]
+    if len(kept) == len(report.violations):
+        return report
+    return cdk.PolicyValidationPluginReportBeta1(success=not kept, violations=kept)
 
 
 class PassCache:

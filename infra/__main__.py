@@ -65,7 +65,7 @@ def main(argv: list[str] | None = None) -> int:
     except ConfigError as error:
         print(error.render(), file=sys.stderr)
         return 2
-    except (PreviewError, synth.SynthError, OSError) as error:
+    except (PreviewError, synth.SynthError, cost.PriceFileError, OSError) as error:
         print(f"error: {error}", file=sys.stderr)
         return 2
 

@@ -89,6 +89,7 @@ def build(app: cdk.App, config: AppConfig) -> Stacks:
             vpc=network.vpc,
             owners=volume_owners(config),
             removal=config.storage.removal_policy,
+            sizes={volume: config.volume(volume).size_gb for volume in config.mounts()},
         )
     for name in config.service_order():
         service = config.services[name]

@@ -2,8 +2,9 @@
 
 Counts what runs around the clock at its minimum: Fargate tasks (desired
 count, or the autoscaling minimum), NAT gateways, load balancers, public IPv4
-addresses, interface endpoints, secrets and KMS keys. Usage-driven charges are listed
-in the price file as not included.
+addresses, interface endpoints, secrets and KMS keys, and EFS storage of the
+volumes that config gives a size. Usage-driven charges are listed in the price
+file as not included.
 """
 
 from __future__ import annotations
@@ -17,6 +18,13 @@ from typing import Any
 import yaml
 
 PRICES = Path(__file__).with_name("prices.yaml")
+# The resource metadata in which infra.storage.volume writes a volume's expected
+# size ({"StorageGB": N}); not imported from there, as that loads the CDK.
+COST_METADATA = "CostEstimate"
+
+
+class PriceFileError(Exception):
+    """A price file that cannot be used: unreadable YAML, or keys missing."""
 
 
 @dataclass(frozen=True)
@@ -31,14 +39,30 @@ class Prices:
 
     @classmethod
     def load(cls, path: Path = PRICES) -> Prices:
-        data = yaml.safe_load(path.read_text())
-        return cls(
-            region=str(data["region"]),
-            taken=str(data["taken"]),
-            hours_per_month=float(data["hours_per_month"]),
-            unit={k: float(v) for k, v in data["prices"].items()},
-            not_included=list(data.get("not_included", [])),
-        )
+        """The prices in ``path``, which must price everything the shipped file does
+        (a file written before a new kind of resource was priced names what it lacks)."""
+        try:
+            data = yaml.safe_load(path.read_text())
+            prices = cls(
+                region=str(data["region"]),
+                taken=str(data["taken"]),
+                hours_per_month=float(data["hours_per_month"]),
+                unit={str(k): float(v) for k, v in data["prices"].items()},
+                not_included=list(data.get("not_included", [])),
+            )
+        except (yaml.YAMLError, TypeError, KeyError, ValueError, AttributeError):
+            raise PriceFileError(
+                f"{path}: not a price file like {PRICES.name}: a mapping with region, taken, "
+                "hours_per_month (numbers) and prices (a mapping of names to numbers)"
+            ) from None
+        if path != PRICES:
+            missing = sorted(set(yaml.safe_load(PRICES.read_text())["prices"]) - set(prices.unit))
+            if missing:
+                raise PriceFileError(
+                    f"{path}: prices: missing {', '.join(missing)} "
+                    f"(copy them from {PRICES.relative_to(PRICES.parents[2])})"
+                )
+        return prices
 
     def hourly(self, key: str) -> float:
         return self.unit[key] * self.hours_per_month
@@ -65,6 +89,7 @@ def estimate(templates: Mapping[str, Mapping[str, Any]], prices: Prices) -> list
     for stack, body in templates.items():
         resources: Mapping[str, Any] = body.get("Resources", {})
         lines += _fargate(stack, resources, prices)
+        lines += _efs(stack, resources, prices)
         by_type: dict[str, list[Mapping[str, Any]]] = {}
         for resource in resources.values():
             by_type.setdefault(resource["Type"], []).append(resource.get("Properties", {}))
@@ -125,6 +150,31 @@ def _fargate(stack: str, resources: Mapping[str, Any], prices: Prices) -> list[L
     return lines
 
 
+def _efs(stack: str, resources: Mapping[str, Any], prices: Prices) -> list[Line]:
+    """EFS Standard storage of each file system of a known size; EFS bills the GB
+    stored, which no template states, so one without a size costs 0 here."""
+    # Each volume's access point is rooted at /<volume>: the name config uses.
+    roots: dict[str, str] = {}
+    for resource in resources.values():
+        if resource["Type"] == "AWS::EFS::AccessPoint":
+            props = resource.get("Properties", {})
+            path = props.get("RootDirectory", {}).get("Path", "")
+            roots[json.dumps(props.get("FileSystemId"))] = str(path).strip("/")
+    lines = []
+    for logical_id, file_system in resources.items():
+        if file_system["Type"] != "AWS::EFS::FileSystem":
+            continue
+        name = roots.get(json.dumps({"Ref": logical_id})) or logical_id
+        size = file_system.get("Metadata", {}).get(COST_METADATA, {}).get("StorageGB")
+        if size is None:
+            lines.append(Line(stack, f"EFS {name}", 1, 0.0, "usage-based"))
+            continue
+        gb = float(size)
+        monthly = gb * prices.unit["efs_standard_gb_month"]
+        lines.append(Line(stack, f"EFS {name}", 1, monthly, f"{gb:g} GB"))
+    return lines
+
+
 def _service_name(stack: str, service: Mapping[str, Any], logical_id: str) -> str:
     tags = {t["Key"]: t["Value"] for t in service.get("Properties", {}).get("Tags", [])}
     return str(tags.get("service") or stack.rsplit("-", 1)[-1] or logical_id)
@@ -134,7 +184,7 @@ def total(lines: list[Line]) -> float:
     return sum(line.monthly for line in lines)
 
 
-ORDER = ("Fargate", "load balancer", "NAT", "public IPv4", "interface", "secrets", "KMS")
+ORDER = ("Fargate", "EFS", "load balancer", "NAT", "public IPv4", "interface", "secrets", "KMS")
 
 
 def by_item(lines: list[Line]) -> dict[str, Line]:

@@ -18,12 +18,17 @@ from typing import Any, Literal
 SCHEMA_REGION = "us-east-1"
 
 # Resources whose replacement or removal loses data or breaks what depends on them.
+# An EFS access point holds no data, but a new one is a new ID in every task
+# definition that mounts it; mount targets are only the file system's network
+# interfaces, so replacing them loses nothing.
 STATEFUL_TYPES = frozenset({
     "AWS::EC2::VPC",
     "AWS::ServiceDiscovery::PrivateDnsNamespace",
     "AWS::Logs::LogGroup",
     "AWS::SecretsManager::Secret",
     "AWS::S3::Bucket",
+    "AWS::EFS::FileSystem",
+    "AWS::EFS::AccessPoint",
 })  # fmt: skip
 # In a stateful service's stack, a new task definition or service restarts it.
 STATEFUL_SERVICE_TYPES = frozenset({"AWS::ECS::Service", "AWS::ECS::TaskDefinition"})

@@ -1,5 +1,6 @@
 """``config show``: the resolved config as YAML, each value marked with its origin,
-and a value set to no effect marked ``(ignored: <cause>)``."""
+and a value set to no effect marked ``(ignored: <cause>)``. Keys nobody set that
+hold nothing (``null``, ``[]``, ``{}``) are left out."""
 
 from __future__ import annotations
 
@@ -17,7 +18,10 @@ def annotated_yaml(config: AppConfig, origins: Origins) -> str:
     """YAML of ``config`` with ``# <origin>`` after every value.
 
     Lists are shown whole, on one line, since a file sets a list as a whole.
-    The text loads back (``yaml.safe_load``) to the config's own dump.
+    An optional key left unset is not shown when its default is empty (a
+    secret's other source, a service's ``public`` or ``autoscaling``), so the
+    keys in use stand out; a default that does something (``exec: false``) is.
+    Otherwise the text loads back (``yaml.safe_load``) to the config's own dump.
     """
     rows: list[tuple[str, str]] = []
     ignored = {i.path: f"(ignored: {i.cause})" for i in ignored_keys(config)}
@@ -45,6 +49,8 @@ def _walk(
             _walk(inner, path, depth + 1, origins, ignored, rows)
         else:
             origin = "--env" if path == ("env",) else origins.source(path)
+            if origin == "default" and inner in (None, [], {}):
+                continue
             mark = ignored.get(tuple(map(str, path)))
             rows.append((f"{prefix} {_scalar(inner)}", f"{origin} {mark}" if mark else origin))
 

@@ -21,8 +21,9 @@ class StorageStack(Stack):
     deleting a service's stack never touches its data: a redeployed service
     mounts the same file system again. ``removal`` (``storage.removal_policy``)
     keeps each file system when this stack is deleted or the file system
-    replaced (prod), or lets it go (dev). ``volumes`` is what service stacks
-    receive, by volume name.
+    replaced (prod), or lets it go (dev). ``sizes`` (GB, where config gives
+    one) only inform ``cost``. ``volumes`` is what service stacks receive, by
+    volume name.
     """
 
     def __init__(
@@ -33,12 +34,13 @@ class StorageStack(Stack):
         vpc: ec2.IVpc,
         owners: Mapping[str, Owner],
         removal: Removal,
+        sizes: Mapping[str, int | None] | None = None,
         **kwargs: Any,
     ) -> None:
         super().__init__(scope, construct_id, **kwargs)
         policy = RemovalPolicy.RETAIN if removal == Removal.RETAIN else RemovalPolicy.DESTROY
         self.volumes: dict[str, DurableVolume] = {
             name: DurableVolume(self, pascal(name), vpc=vpc, name=name, owner=owner,
-                                removal=policy)
+                                removal=policy, size_gb=(sizes or {}).get(name))
             for name, owner in sorted(owners.items())
         }  # fmt: skip

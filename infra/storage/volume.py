@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from aws_cdk import RemovalPolicy
+from aws_cdk import CfnResource, RemovalPolicy
 from aws_cdk import aws_ec2 as ec2
 from aws_cdk import aws_efs as efs
 from aws_cdk import aws_iam as iam
@@ -13,6 +13,8 @@ from constructs import Construct
 from infra.network.stack import PRIVATE_SUBNETS
 
 NFS_PORT = 2049
+# The resource metadata key that carries a volume's expected size to `cost`.
+COST_METADATA = "CostEstimate"
 
 
 @dataclass(frozen=True)
@@ -54,6 +56,7 @@ class DurableVolume(Construct):
         name: str,
         owner: Owner,
         removal: RemovalPolicy,
+        size_gb: int | None = None,
     ) -> None:
         super().__init__(scope, construct_id)
         self.name = name
@@ -81,6 +84,11 @@ class DurableVolume(Construct):
             # access point; clients without IAM are refused for lack of an allow.
             allow_anonymous_access=True,
         )
+        if size_gb is not None:
+            # For `cost` alone: EFS bills the GB stored, which no template states.
+            cfn = self.file_system.node.default_child
+            assert isinstance(cfn, CfnResource)
+            cfn.add_metadata(COST_METADATA, {"StorageGB": size_gb})
         anyone = [iam.AnyPrincipal()]
         self.file_system.add_to_resource_policy(
             iam.PolicyStatement(

@@ -3,7 +3,8 @@
 Pure unit tests of :mod:`infra.ops.diff`: no synthesis, no subprocess. Most
 tests edit a copy of ``APP``, three stacks shaped as CDK writes them (network,
 cluster, backend, linked by ``Fn::GetStackOutput``), and read what
-``compare()`` says about the edit.
+``compare()`` says about the edit; the volume tests also read what preview's
+checks warn about.
 """
 
 from __future__ import annotations
@@ -13,6 +14,7 @@ from typing import Any
 
 import pytest
 
+from infra.ops.checks import run_checks
 from infra.ops.diff import (
     MISSING,
     Diff,
@@ -322,6 +324,9 @@ def test_no_rename_across_types_on_one_construct_path() -> None:
         ("AWS::Logs::LogGroup", False, True),
         ("AWS::SecretsManager::Secret", False, True),
         ("AWS::S3::Bucket", False, True),
+        ("AWS::EFS::FileSystem", False, True),
+        ("AWS::EFS::AccessPoint", False, True),
+        ("AWS::EFS::MountTarget", False, False),
         ("AWS::ECS::Service", False, False),
         ("AWS::ECS::Service", True, True),
         ("AWS::ECS::TaskDefinition", False, False),
@@ -347,6 +352,61 @@ def test_removed_and_cascaded_resources_are_flagged_stateful_too() -> None:
     assert changes[(BACKEND, LOGS)].stateful
     assert changes[(BACKEND, SERVICE)].stateful
     assert not changes[(CLUSTER, ECS_CLUSTER)].stateful
+
+
+# --- durable volumes (EFS) -----------------------------------------------------------
+
+STORAGE = "app-storage"
+FILE_SYSTEM = "RedisDataFileSystem1E2F01C8"
+MOUNT_TARGET = "RedisDataFileSystemEfsMountTargetPrivateSubnet11020B80F"
+ACCESS_POINT = "RedisDataFileSystemAccessPointD5D3B458"
+
+
+def storage() -> Templates:
+    """The network stack and a storage stack with one volume, as ``StorageStack`` writes it."""
+    volume = {
+        FILE_SYSTEM: resource(STORAGE, "RedisData/FileSystem/Resource", "AWS::EFS::FileSystem", Encrypted=True, PerformanceMode="generalPurpose", ThroughputMode="elastic"),
+        MOUNT_TARGET: resource(STORAGE, "RedisData/FileSystem/EfsMountTarget-PrivateSubnet1", "AWS::EFS::MountTarget", FileSystemId=ref(FILE_SYSTEM), SubnetId=stack_output(NET, SUBNET_OUT), SecurityGroups=["sg-1"]),
+        ACCESS_POINT: resource(STORAGE, "RedisData/FileSystem/AccessPoint/Resource", "AWS::EFS::AccessPoint", FileSystemId=ref(FILE_SYSTEM), RootDirectory={"Path": "/redis-data"}),
+    }  # fmt: skip
+    return {NET: copy.deepcopy(APP[NET]), STORAGE: {"Resources": volume}}
+
+
+def warned(old: Templates, new: Templates) -> dict[str, str]:
+    """Construct name -> message of every finding preview's checks raise."""
+    return {f.change.name: f.message for f in run_checks(compare(old, new))}
+
+
+def test_a_replaced_file_system_warns_and_so_does_its_access_point() -> None:
+    new = storage()
+    props(new, STORAGE, FILE_SYSTEM)["PerformanceMode"] = "maxIO"
+    changes = by_key(compare(storage(), new))
+    # The mount target goes with the file system, but it only ever held an address.
+    assert {k[1]: (r.replacement, r.stateful) for k, r in changes.items()} == {
+        FILE_SYSTEM: (True, True), ACCESS_POINT: (True, True), MOUNT_TARGET: (True, False)
+    }  # fmt: skip
+    assert warned(storage(), new) == {
+        "RedisData/FileSystem": "is REPLACED (create-only PerformanceMode): its data or dependents go with it",
+        "RedisData/FileSystem/AccessPoint": "is REPLACED (FileSystemId reads replaced RedisData/FileSystem): its data or dependents go with it",
+    }  # fmt: skip
+
+
+def test_a_removed_access_point_warns() -> None:
+    new = storage()
+    del new[STORAGE]["Resources"][ACCESS_POINT]
+    assert warned(storage(), new) == {
+        "RedisData/FileSystem/AccessPoint": "is REMOVED: its data or dependents go with it"
+    }
+
+
+def test_a_replaced_mount_target_does_not_warn() -> None:
+    new = storage()
+    props(new, STORAGE, MOUNT_TARGET)["SubnetId"] = "subnet-0123456789abcdef0"
+    [change] = compare(storage(), new).resources
+    assert (change.logical_id, change.replacement, change.reason) == (
+        MOUNT_TARGET, True, "create-only SubnetId"
+    )  # fmt: skip
+    assert warned(storage(), new) == {}
 
 
 # --- replacements that cascade -------------------------------------------------------

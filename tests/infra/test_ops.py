@@ -2,8 +2,11 @@
 
 from __future__ import annotations
 
+import json
 import os
+import shutil
 from pathlib import Path
+from typing import Any
 
 import pytest
 import yaml
@@ -11,6 +14,8 @@ import yaml
 from infra.config import load_with_origins
 from infra.ops import cost, cost_report
 from infra.ops.show import annotated_yaml
+from infra.paths import CONFIG_DIR
+from infra.storage.volume import COST_METADATA
 from tests.infra.conftest import Synth
 from tests.support.cli import run
 
@@ -30,6 +35,22 @@ def origin_of(text: str, line_start: str) -> str:
     return origin
 
 
+def left_out(shown: Any, full: Any, at: tuple[str, ...] = ()) -> list[tuple[tuple[str, ...], str]]:
+    """(path, value as JSON) of every key of ``full`` that ``shown`` leaves out;
+    every value that is shown must be ``full``'s."""
+    if not isinstance(full, dict) or not full:
+        assert shown == full, at
+        return []
+    assert shown.keys() <= full.keys(), at
+    found = []
+    for key, value in full.items():
+        if key in shown:
+            found += left_out(shown[key], value, (*at, key))
+        else:
+            found.append(((*at, key), json.dumps(value)))
+    return found
+
+
 def test_config_show_names_where_each_value_came_from() -> None:
     variable = "APP_CONFIG__SERVICES__FRONTEND__DESIRED_COUNT"
     config, origins = load_with_origins("prod", environ={variable: "3"})
@@ -45,8 +66,37 @@ def test_config_show_names_where_each_value_came_from() -> None:
     assert origin_of(text, "cpu_percent: 60") == "config/prod.yaml"  # inside a prod-only mapping
     assert origins_of(text, "exec: false") == {"default"}  # not set anywhere
     assert origins_of(text, "interval_seconds: 30") == {"default"}
-    # The annotated text is still the config, as YAML.
-    assert yaml.safe_load(text) == config.model_dump(mode="json")
+    # The annotated text is still the config, as YAML, less the keys nobody set
+    # that hold nothing.
+    hidden = left_out(yaml.safe_load(text), config.model_dump(mode="json"))
+    assert {(".".join(path), value) for path, value in hidden} >= {
+        ("account", "null"), ("services.backend.public", "null"),
+        ("services.backend.secrets", "{}"), ("services.frontend.image", "null"),
+    }  # fmt: skip
+    assert all(value in ("null", "[]", "{}") and origins.source(path) == "default"
+               for path, value in hidden)  # fmt: skip
+
+
+def test_config_show_leaves_out_unset_keys_that_hold_nothing(tmp_path: Path) -> None:
+    """A secret shows its one source, not the other as null; a null a file sets is shown."""
+    shutil.copytree(CONFIG_DIR, tmp_path, dirs_exist_ok=True)
+    with (tmp_path / "dev.yaml").open("a") as dev:
+        dev.write(
+            "services:\n  frontend:\n    autoscaling: null\n    secrets:\n"
+            "      API_KEY: {ssm: /app/api-key}\n"
+            "      DB_PASSWORD: {secrets_manager: 'arn:aws:secretsmanager:us-east-1:123456789012"
+            ":secret:db-AbCdEf', field: password}\n"
+        )
+    text = annotated_yaml(*load_with_origins("dev", tmp_path, environ={}))
+    secrets = text.split("    secrets:\n")[1].split("\n    user:")[0].splitlines()
+    assert [line.split("#")[0].strip() for line in secrets] == [
+        "API_KEY:", "ssm: /app/api-key",
+        "DB_PASSWORD:", "secrets_manager: arn:aws:secretsmanager:us-east-1:123456789012:secret:db-AbCdEf",
+        "field: password",
+    ]  # fmt: skip
+    assert origin_of(text, "autoscaling: null") == str(tmp_path / "dev.yaml")
+    assert "account:" not in text and "kms_key:" not in text
+    assert text.count("\n    volumes:") == 1  # the backend's; the frontend mounts none
 
 
 def test_config_show_cli_and_its_errors() -> None:
@@ -76,14 +126,51 @@ def test_cost_matches_a_hand_computed_estimate(synths: dict[str, Synth]) -> None
         "Fargate frontend": round(
             2 * (0.5 * 0.04048 + 1 * 0.004445) * 730, 4
         ),  # 36.0401, autoscaling min 2
+        "EFS redis-data": 1 * 0.30,  # storage.volumes.redis-data.size_gb: 1, per GB-month
         "load balancer (application)": round(0.0225 * 730, 4),  # 16.425
         "NAT gateways": round(2 * 0.045 * 730, 4),  # 65.70
         "public IPv4 addresses": round(4 * 0.005 * 730, 4),  # 2 NAT EIPs + 2 ALB zones: 14.60
         "secrets": 0.40,
         "KMS keys": 4 * 1.00,  # one per stack with log groups (network, cluster, 2 services)
     }
-    assert cost.total(list(lines.values())) == pytest.approx(146.175125)
+    assert cost.total(list(lines.values())) == pytest.approx(146.475125)
     assert lines["Fargate frontend"].quantity == "2 x 0.5 vCPU, 1 GB"
+    assert lines["EFS redis-data"].quantity == "1 x 1 GB"
+    # The key cost reads is the one the storage stack writes (cost does not import the CDK).
+    assert cost.COST_METADATA == COST_METADATA
+
+
+def file_system(logical_id: str, size_gb: int | None = None) -> tuple[str, dict[str, Any]]:
+    metadata = {} if size_gb is None else {COST_METADATA: {"StorageGB": size_gb}}
+    return logical_id, {"Type": "AWS::EFS::FileSystem", "Metadata": metadata,
+                        "Properties": {"Encrypted": True, "ThroughputMode": "elastic"}}  # fmt: skip
+
+
+def access_point(file_system_id: str, path: str) -> tuple[str, dict[str, Any]]:
+    return f"{file_system_id}AccessPoint", {"Type": "AWS::EFS::AccessPoint", "Properties": {
+        "FileSystemId": {"Ref": file_system_id}, "RootDirectory": {"Path": path}}}  # fmt: skip
+
+
+def test_cost_prices_efs_storage_of_the_size_config_gives() -> None:
+    prices = cost.Prices.load()
+    mount_target = {"Type": "AWS::EFS::MountTarget",
+                    "Properties": {"FileSystemId": {"Ref": "Cache1"}, "SubnetId": "subnet-1"}}  # fmt: skip
+    storage = dict([
+        file_system("Data1", size_gb=20), access_point("Data1", "/redis-data"),
+        file_system("Cache1"), access_point("Cache1", "/cache"), ("Target1", mount_target),
+        file_system("Bare1", size_gb=3),  # no access point: named by its logical ID
+    ])  # fmt: skip
+    lines = cost.estimate({"app-dev-storage": {"Resources": storage}}, prices)
+    assert [(x.stack, x.item, x.quantity, round(x.monthly, 2)) for x in lines] == [
+        ("app-dev-storage", "EFS redis-data", "1 x 20 GB", 6.00),  # 20 x 0.30 per GB-month
+        ("app-dev-storage", "EFS cache", "1 x usage-based", 0.00),  # no size: not estimated
+        ("app-dev-storage", "EFS Bare1", "1 x 3 GB", 0.90),
+    ]
+    assert any(item.startswith("EFS storage of volumes without a size_gb")
+               for item in prices.not_included)  # fmt: skip
+    # In the table, after Fargate: storage is what a service keeps.
+    lines.append(cost.Line("app-dev-backend", "Fargate backend", 1, 9.01, "0.25 vCPU, 0.5 GB"))
+    assert list(cost.by_item(lines))[:2] == ["Fargate backend", "EFS Bare1"]
 
 
 def test_cost_prices_can_be_overridden(synths: dict[str, Synth], tmp_path: Path) -> None:
@@ -96,6 +183,34 @@ def test_cost_prices_can_be_overridden(synths: dict[str, Synth], tmp_path: Path)
     assert twice == pytest.approx(2 * base)
 
 
+def test_a_price_file_missing_a_price_is_refused_by_name(tmp_path: Path) -> None:
+    data = yaml.safe_load(cost.PRICES.read_text())
+    del data["prices"]["efs_standard_gb_month"]  # a file written before EFS was priced
+    older = tmp_path / "prices.yaml"
+    older.write_text(yaml.safe_dump(data))
+    with pytest.raises(
+        cost.PriceFileError, match=r"prices\.yaml: prices: missing efs_standard_gb_month \(copy"
+    ):
+        cost.Prices.load(older)
+    older.write_text("- not\n- a mapping\n")
+    with pytest.raises(cost.PriceFileError, match=r"not a price file like prices\.yaml"):
+        cost.Prices.load(older)
+
+
+def test_build_short_form_sets_only_its_context() -> None:
+    """``build: frontend`` sets ``build.context``; a variable adds a target beside it."""
+    variable = "APP_CONFIG__SERVICES__FRONTEND__BUILD__TARGET"
+    config, origins = load_with_origins("dev", environ={variable: "runtime"})
+    assert config.services["frontend"].build is not None
+    assert (config.services["frontend"].build.context, config.services["frontend"].build.target) == (
+        "frontend", "runtime")  # fmt: skip
+    assert origins.source(("services", "frontend", "build", "context")) == "config/base.yaml"
+    assert origins.source(("services", "frontend", "build", "dockerfile")) == "default"
+    assert origins.source(("services", "frontend", "build", "target")) == (
+        f"environment variable {variable}"
+    )
+
+
 def test_cost_tables(synths: dict[str, Synth]) -> None:
     """One env: items with quantities; several: one column per env, '-' where absent."""
     prices = cost.Prices.load()
@@ -104,16 +219,17 @@ def test_cost_tables(synths: dict[str, Synth]) -> None:
     assert one.title == "always-on cost, us-east-1 on-demand prices taken 2025-10"
     assert (one.headers, one.right) == (["item", "quantity", "USD/month"], (2,))
     assert one.rows[1] == ["Fargate frontend", "2 x 0.5 vCPU, 1 GB", "36.04"]
-    assert one.rows[-1] == ["total", "", "146.18"]
+    assert one.rows[2] == ["EFS redis-data", "1 x 1 GB", "0.30"]
+    assert one.rows[-1] == ["total", "", "146.48"]
     both = cost_report.as_table(lines, prices)
     assert (both.headers, both.right) == (["item", "dev USD/month", "prod USD/month"], (1, 2))
-    assert both.rows[-1] == ["total", "82.65", "146.18"]
+    assert both.rows[-1] == ["total", "82.95", "146.48"]
     assert [row[0] for row in both.rows] == [row[0] for row in one.rows]
     extra = cost.Line("timestamper-dev-x", "interface endpoint zones", 2, 14.6)
     shown = cost_report.as_table({"dev": [*lines["dev"], extra], "prod": lines["prod"]}, prices)
     assert ["interface endpoint zones", "14.60", "-"] in shown.rows
     report = cost_report.as_json(lines, prices)
-    assert {env: r["total"] for env, r in report["envs"].items()} == {"dev": 82.65, "prod": 146.18}
+    assert {env: r["total"] for env, r in report["envs"].items()} == {"dev": 82.95, "prod": 146.48}
     assert report["not_included"] == prices.not_included
 
 
@@ -125,7 +241,7 @@ def test_cost_cli(synths: dict[str, Synth], tmp_path: Path) -> None:
     lines = table.stdout.splitlines()
     assert lines[0] == "always-on cost, us-east-1 on-demand prices taken 2025-10"
     assert lines[1].split() == ["item", "quantity", "USD/month"]
-    assert lines[-2].split() == ["total", "82.65"]
+    assert lines[-2].split() == ["total", "82.95"]
     assert lines[-1].startswith("not included: data transfer")
     unknown = run("cost", "--env", "staging")
     assert unknown.returncode == 2 and "unknown env 'staging'" in unknown.stderr

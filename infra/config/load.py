@@ -44,7 +44,22 @@ class _YamlFile(YamlConfigSettingsSource):
     def _read_file(self, file_path: Any) -> dict[str, Any]:
         # Bytes: PyYAML decodes them, and bad bytes become a YAML error, not a traceback.
         self.document = read(Path(file_path).read_bytes(), self.document.label)
-        return self.document.data
+        return _long_forms(self.document.data)
+
+
+def _long_forms(data: dict[str, Any]) -> dict[str, Any]:
+    """``build: dir`` as ``build: {context: dir}``, so that a later layer (another
+    file, an APP_CONFIG__ variable) setting ``build.target`` merges into it."""
+    services = data.get("services")
+    if not isinstance(services, dict):
+        return data
+    expanded = {
+        name: {**service, "build": {"context": service["build"]}}
+        if isinstance(service, dict) and isinstance(service.get("build"), str)
+        else service
+        for name, service in services.items()
+    }
+    return {**data, "services": expanded}
 
 
 class _Environment(EnvSettingsSource):

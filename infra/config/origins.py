@@ -76,12 +76,27 @@ class Origins:
             return variable
         for depth in range(len(path), 0, -1):
             for layer in self._layers:
-                # A file that sets a whole list or scalar owns everything in it.
+                # A file that sets a whole list or scalar owns everything in it,
+                # except a short form, which sets only the key it stands for.
                 if _has(layer.data, path[:depth]) and (
-                    depth == len(path) or not isinstance(_get(layer.data, path[:depth]), dict)
+                    depth == len(path) or _owns(path, depth, _get(layer.data, path[:depth]))
                 ):
                     return layer.label
         return "default"
+
+
+# Short forms: the key and the one key of the long form it sets (build: dir).
+SHORT_FORMS = {"build": "context"}
+
+
+def _owns(path: tuple[str | int, ...], depth: int, value: Any) -> bool:
+    """Whether ``value``, set at ``path[:depth]``, sets the key at ``path`` below it."""
+    if isinstance(value, dict):
+        return False
+    short = SHORT_FORMS.get(str(path[depth - 1]))
+    if short is not None and isinstance(value, str):
+        return path[depth:] == (short,)
+    return True
 
 
 def _shared_length(a: tuple[str, ...], b: tuple[str, ...]) -> int:
@@ -125,8 +140,13 @@ def pydantic_line(error: Any, origins: Origins) -> str:
         message = "required key is missing"
     elif kind == "value_error":
         message = message.removeprefix("Value error, ")
+    elif kind in ("model_type", "dict_type") and _is_secret(path) and error.get("input"):
+        given = error["input"]
+        message = f"{given!r}: write where it is, {{ssm: {given}}} or {{secrets_manager: {given}}}"
     elif kind in ("model_type", "dict_type") and _is_scalar(error.get("input")):
         message = _not_a_mapping(error["input"])
+    elif kind == "dict_type" and isinstance(error.get("input"), list) and path:
+        message = _a_list_for_a_mapping(str(path[-1]))
     elif kind == "string_pattern_mismatch":
         what = PATTERN_HELP.get(
             error["ctx"]["pattern"], f"does not match {error['ctx']['pattern']}"
@@ -154,6 +174,26 @@ def _not_a_mapping(value: object) -> str:
     if isinstance(value, str) and ":" in value:
         return f"{value!r} is one text, not a key: put a space after the ':'"
     return f"{value!r}: expected keys under it (a mapping), indented further right"
+
+
+# Compose writes these as lists; here each is a mapping, as the config reference shows.
+_MAPPING_EXAMPLES = {
+    "volumes": "a mapping of volume name to path, e.g. redis-data: /data "
+    "(compose's '- redis-data:/data')",
+    "environment": "a mapping of NAME: value (compose's '- NAME=value')",
+    "secrets": "a mapping of NAME: {ssm: /param/name} or NAME: {secrets_manager: <name>}",
+}
+
+
+def _a_list_for_a_mapping(key: str) -> str:
+    """A list where a mapping belongs: how to write it, for the keys compose writes as lists."""
+    example = _MAPPING_EXAMPLES.get(key, "a mapping of keys to values")
+    return f"is a list; write {example}"
+
+
+def _is_secret(path: tuple[str | int, ...]) -> bool:
+    """``services.<name>.secrets.<NAME>``."""
+    return len(path) == 4 and path[0] == "services" and path[2] == "secrets"
 
 
 def _is_scalar(value: object) -> bool:

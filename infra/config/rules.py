@@ -146,7 +146,7 @@ def _service_rules(
     if svc.port is None:
         for key in ("public", "auth"):
             if getattr(svc, key):
-                reason = "a load balancer" if key == "public" else "a password for its clients"
+                reason = "load balancer" if key == "public" else "password for clients"
                 yield Problem((*at, key), f"needs a port: a service without one (a worker) "
                               f"has no clients, so no {reason}")  # fmt: skip
     yield from _path_rules(at, svc)

@@ -23,17 +23,23 @@ ASSET_EXCLUDES = [
 ]  # fmt: skip
 
 
+# A context at the project root (compose's `context: .`) would otherwise copy
+# the project's own tooling into every asset staging.
+PROJECT_EXCLUDES = [".git", ".venv", ".venv-checkov", "node_modules", "cdk.out", ".cache"]
+
+
 def container_image(service: ServiceConfig) -> ecs.ContainerImage:
     """A registry image as named, or the ``build`` context as a Docker asset (with
     its Dockerfile, target stage and build arguments, as compose's ``build:``)."""
     build = service.build
     if build is not None:
+        context = (ROOT / build.context).resolve()
         return ecs.ContainerImage.from_asset(
-            str(ROOT / build.context),
+            str(context),
             file=build.dockerfile,
             target=build.target,
             build_args=build.args or None,
-            exclude=ASSET_EXCLUDES,
+            exclude=ASSET_EXCLUDES + (PROJECT_EXCLUDES if context == ROOT else []),
             # Fargate runs x86_64 here; pinning it makes builds on ARM laptops match.
             platform=Platform.LINUX_AMD64,
         )

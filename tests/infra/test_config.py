@@ -166,6 +166,13 @@ BAD_DEV_YAML = [
     ("services: {frontend: {secrets: {API_KEY: {ssm: /app/key, version: 2}}}}",
      "services.frontend.secrets.API_KEY.version: unknown key"),
     ("cluster: {service_connect: yes please}", "cluster.service_connect: 'yes please'"),
+    # Compose's list forms, and a secret given as a bare name.
+    ("services: {backend: {volumes: ['redis-data:/data']}}",
+     "services.backend.volumes: is a list; write a mapping of volume name to path, e.g. redis-data: /data (compose's '- redis-data:/data')"),
+    ("services: {frontend: {environment: [A=b]}}",
+     "services.frontend.environment: is a list; write a mapping of NAME: value (compose's '- NAME=value')"),
+    ("services: {frontend: {secrets: {API_KEY: /app/key}}}",
+     "services.frontend.secrets.API_KEY: '/app/key': write where it is, {ssm: /app/key} or {secrets_manager: /app/key}"),
     ("services: {frontend: {public: {health_check_path: healthz}}}",
      "services.frontend.public.health_check_path: 'healthz' is not an absolute URL path"),
     ("services: {frontend: {public: {load_balancer: classic}}}",

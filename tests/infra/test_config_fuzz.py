@@ -31,13 +31,17 @@ KEYS = [
     "interval_seconds", "public", "listener_port", "health_check_path", "load_balancer",
     "certificate_arn", "domain_name", "deletion_protection", "autoscaling", "min", "max",
     "cpu_percent", "user", "scratch", "auth", "exec", "Servics", "PORT", "",
+    "storage", "volumes", "shared", "owner", "size_gb", "redis-data", "secrets", "ssm",
+    "secrets_manager", "field", "kms_key", "read_only_root", "service_connect", "context",
+    "dockerfile", "target", "args",
 ]  # fmt: skip
 
 SCALARS = st.one_of(
     st.none(), st.booleans(), st.integers(-(2**40), 2**40),
     st.floats(allow_nan=True, allow_infinity=True), st.text(max_size=12),
     st.sampled_from(["256", "512", "0", "10001", "/tmp", "backend", "frontend", "destroy",
-                     "10.0.0.0/16", "eu-west-1", "application", "network", "redis:7"]),
+                     "10.0.0.0/16", "eu-west-1", "application", "network", "redis:7",
+                     "image", "/data", "/app/key", "70:70", "frontend/Dockerfile"]),
 )  # fmt: skip
 KEY = st.one_of(st.sampled_from(KEYS), st.text(max_size=6), st.integers(-3, 3), st.booleans())
 DOCUMENTS = st.recursive(

@@ -24,6 +24,7 @@ IN_PROCESS = frozenset({
     "tests/infra/test_changes.py",
     "tests/infra/test_constructs.py",
     "tests/infra/test_ops.py",
+    "tests/infra/test_own_services.py",
     "tests/infra/test_security.py",
     "tests/infra/test_stacks.py",
 })  # fmt: skip
@@ -35,11 +36,12 @@ def _file(item: pytest.Item) -> str:
 
 
 def _rank(item: pytest.Item) -> int:
-    """In-process synthesis first, then the files that run real CLIs, then the rest,
-    so that with -n auto the workers finish at about the same time."""
+    """In-process synthesis first (the tests that wait for the background checks
+    last among them), then the files that run real CLIs, then the rest, so that
+    with -n auto the workers finish at about the same time."""
     if _file(item) in IN_PROCESS:
-        return 0
-    return 1 if item.get_closest_marker("end_to_end") else 2
+        return 1 if BACKGROUND in getattr(item, "fixturenames", ()) else 0
+    return 2 if item.get_closest_marker("end_to_end") else 3
 
 
 def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
@@ -50,6 +52,19 @@ def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
             f"{', '.join(strays)} synthesize in-process: list them in IN_PROCESS (tests/conftest.py)"
         )
     items.sort(key=_rank)
+    _start_template_checks_first(items)
+
+
+# cfn-lint and checkov run in the background (tests/infra/background.py): the
+# first in-process test starts them, so their own tests only wait.
+BACKGROUND = "template_checks"
+
+
+def _start_template_checks_first(items: list[pytest.Item]) -> None:
+    users = [i for i in items if BACKGROUND in getattr(i, "fixturenames", ())]
+    first = next((i for i in items if _file(i) in IN_PROCESS), None)
+    if users and first is not None and BACKGROUND not in first.fixturenames:  # type: ignore[attr-defined]
+        first.fixturenames.append(BACKGROUND)  # type: ignore[attr-defined]
 
 
 @pytest.hookimpl(optionalhook=True)  # xdist's hook: absent without pytest-xdist

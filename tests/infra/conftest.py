@@ -119,12 +119,35 @@ def synthesize_edited(
     return synthesize(config, workdir / "cdk.out", control_tower=control_tower)
 
 
-def readme_worker() -> dict[str, Any]:
-    """The ``worker`` of README.md's "Add a third service by YAML alone"."""
+def readme_services() -> tuple[dict[str, Any], dict[str, Any]]:
+    """The services and the storage volumes of README.md's "Add a third service by YAML alone"."""
     section = (ROOT / "README.md").read_text().split("## Add a third service by YAML alone")[1]
-    block = section.split("# config/base.yaml, under services:\n", 1)[1].split("\n\n", 1)[0]
-    worker: dict[str, Any] = yaml.safe_load(block)["worker"]
-    return worker
+    services = section.split("# config/base.yaml, under services:\n", 1)[1].split("\n\n", 1)[0]
+    volumes = section.split("# config/base.yaml, under storage: volumes:\n", 1)[1]
+    volumes = volumes.split("\n\n", 1)[0]
+    return yaml.safe_load(services), yaml.safe_load(volumes)
+
+
+def with_readme_services(base: dict[str, Any]) -> None:
+    """base.yaml with README's db and worker added, and more of what a worker may have."""
+    services, volumes = readme_services()
+    worker = services["worker"]
+    base["services"].update(db=services["db"], worker={
+        **worker, "user": "65534:65534", "desired_count": 2, "scratch": ["/var/cache/worker"],
+        "connects_to": [*worker["connects_to"], "frontend"], "environment": {"QUEUE": "visits"},
+        "secrets": {**worker["secrets"], **SECRETS}})  # fmt: skip
+    base["storage"]["volumes"].update(volumes)
+
+
+KMS_KEY = "arn:aws:kms:eu-west-1:123456789012:key/1234abcd-12ab-34cd-56ef-1234567890ab"
+# Each form of existing secret besides the README's SSM parameter name.
+SECRETS = {
+    "SMTP_PASSWORD": {"secrets_manager": "timestamper/smtp", "field": "password", "kms_key": KMS_KEY},
+    "SIGNING_KEY": {"secrets_manager":
+                    "arn:aws:secretsmanager:eu-west-1:123456789012:secret:timestamper/signing-AbCdEf"},
+    "LEGACY_TOKEN": {"ssm": "arn:aws:ssm:eu-west-1:123456789012:parameter/legacy/token"},
+    "WEBHOOK_KEY": {"ssm": "webhook-key", "kms_key": KMS_KEY},
+}  # fmt: skip
 
 
 CERTIFICATE = "arn:aws:acm:eu-west-1:123456789012:certificate/0f1e2d3c-aaaa-bbbb-cccc-1234567890ab"
@@ -134,21 +157,18 @@ VARIANTS: dict[str, tuple[str, dict[str, Edit]]] = {
     # A network load balancer passing TCP on 443 (TLS ends in the app).
     "nlb": ("dev", {"dev": lambda d: d.setdefault("services", {}).update(
         frontend={"public": {"load_balancer": "network", "listener_port": 443}})}),
-    # The README's third service, with scratch space and a second peer, from YAML alone.
-    "worker": ("dev", {"base": lambda b: b["services"].update(worker={
-        **readme_worker(), "user": "65534:65534", "desired_count": 2,
-        "scratch": ["/var/cache/worker"], "connects_to": ["backend", "frontend"],
-        "environment": {"QUEUE": "visits"}})}),
+    # The README's db and worker, with scratch space, a third peer and more secrets.
+    "worker": ("dev", {"base": with_readme_services}),
     # Account, region and three zones pinned.
     "pinned": ("prod", {"prod": lambda d: d.update(
         account="123456789012", region="eu-west-1",
         availability_zones=["eu-west-1a", "eu-west-1b", "eu-west-1c"],
         network={**d["network"], "max_azs": 3, "nat_gateways": 3})}),
-    # HTTPS on a domain, and ECS Exec on both services.
-    "https-exec": ("dev", {"dev": lambda d: d.update(services={
+    # HTTPS on a domain, ECS Exec on both services, and Service Connect.
+    "https-exec-connect": ("dev", {"dev": lambda d: d.update(services={
         "frontend": {"exec": True, "public": {"certificate_arn": CERTIFICATE,
                                               "domain_name": "www.example.com"}},
-        "backend": {"exec": True}})}),
+        "backend": {"exec": True}}, cluster={"service_connect": True})}),
 }  # fmt: skip
 
 
@@ -170,3 +190,15 @@ class Variants:
 def variants(tmp_path_factory: pytest.TempPathFactory) -> Variants:
     """The variants, shared by every test of a worker that asks for one."""
     return Variants(tmp_path_factory.mktemp("variants"))
+
+
+@pytest.fixture(scope="session")
+def template_checks(
+    synths: dict[str, Synth], variants: Variants, tmp_path_factory: pytest.TempPathFactory
+) -> Any:
+    """cfn-lint and checkov over every env's templates and what the variants change,
+    running in the background from the first test that asks (tests/conftest.py
+    makes that the first in-process test when a test of theirs runs)."""
+    from tests.infra.background import start  # imports this module: here, not at the top
+
+    return start(synths, variants, tmp_path_factory.mktemp("template-checks"))

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import json
 import os
-import subprocess
 from pathlib import Path
 from typing import Any
 
@@ -15,7 +14,7 @@ from aws_cdk.cx_api import SynthesisMessageLevel
 from infra.ops.checks import run_checks
 from infra.ops.diff import compare
 from infra.ops.preview import stateful_stacks
-from infra.paths import ROOT
+from tests.infra.background import TemplateChecks
 from tests.infra.conftest import VARIANTS, Synth, Variants
 from tests.infra.templates import (
     INGRESS,
@@ -98,26 +97,32 @@ def test_autoscaling_bounds_change_only_the_scalable_target(
 
 
 def test_third_service_from_yaml_alone(synths: dict[str, Synth], variants: Variants) -> None:
+    """README's db and worker: two new stacks and a second volume; nothing else changes."""
     after = variants["worker"]
-    assert "timestamper-dev-worker" in after.templates
-    # Existing stacks are untouched: the worker's access rules live in its own stack.
-    assert set(changed(synths["dev"], after)) == {"timestamper-dev-worker"}
+    assert {"timestamper-dev-db", "timestamper-dev-worker"} <= set(after.templates)
+    # Existing service stacks are untouched: the new access rules live in the new stacks.
+    assert set(changed(synths["dev"], after)) == {
+        "timestamper-dev-db", "timestamper-dev-worker", "timestamper-dev-storage"}  # fmt: skip
     deps = {d.id for d in after.assembly.get_stack_by_name("timestamper-dev-worker").dependencies}
-    assert {"timestamper-dev-backend", "timestamper-dev-frontend"} <= deps
+    assert {"timestamper-dev-backend", "timestamper-dev-db", "timestamper-dev-frontend"} <= deps
+    db_deps = {d.id for d in after.assembly.get_stack_by_name("timestamper-dev-db").dependencies}
+    assert "timestamper-dev-storage" in db_deps
     worker = after.template("worker")
     worker.has_resource_properties(TASK, {"Cpu": "512", "Memory": "1024"})
     env = {e["Name"]: e["Value"] for e in container(worker, "worker")["Environment"]}
+    # A worker has no port, so no PORT; each peer's name and port.
     assert env == {
         "QUEUE": "visits",
-        "PORT": "8080",
         "BACKEND_HOST": "backend.service.local",
         "BACKEND_PORT": "6379",
+        "DB_HOST": "db.service.local",
+        "DB_PORT": "5432",
         "FRONTEND_HOST": "frontend.service.local",
         "FRONTEND_PORT": "5000",
     }
     # One rule per peer opens the peer's tasks to its own, on the peer's port.
-    worker.resource_count_is(INGRESS, 2)
-    for peer, port in (("backend", 6379), ("frontend", 5000)):
+    worker.resource_count_is(INGRESS, 3)
+    for peer, port in (("backend", 6379), ("db", 5432), ("frontend", 5000)):
         into = Capture()
         worker.has_resource_properties(INGRESS, {
             "GroupId": into, "FromPort": port, "ToPort": port,
@@ -174,28 +179,10 @@ def test_pinned_account_uses_the_listed_zones(variants: Variants) -> None:
     assert after.stacks.network.region == "eu-west-1"
 
 
-def test_cfn_lint_passes(synths: dict[str, Synth], variants: Variants, tmp_path: Path) -> None:
+def test_cfn_lint_passes(synths: dict[str, Synth], template_checks: TemplateChecks) -> None:
     """Every shipped env's templates, and those each variant changes, in one cfn-lint run."""
-    paths = []
-    for synth in synths.values():
-        paths += sorted(Path(synth.assembly.directory).glob("*.template.json"))
-    for name in VARIANTS:
-        after = variants[name]
-        shipped = synths[after.config.env].templates
-        changed_here = [(stack, body) for stack, body in after.templates.items()
-                        if body != shipped.get(stack)]  # fmt: skip
-        assert changed_here, f"the variant {name} changes no template"
-        for stack, body in changed_here:
-            path = tmp_path / name / f"{stack}.template.json"
-            path.parent.mkdir(exist_ok=True)
-            path.write_text(json.dumps(body))
-            paths.append(path)
-    assert len(paths) >= 2 * len(synths["dev"].templates) + len(VARIANTS)
-    lint = subprocess.run(
-        [str(ROOT / ".venv" / "bin" / "cfn-lint"), "--config-file", str(ROOT / ".cfnlintrc"),
-         "--", *map(str, paths)],
-        capture_output=True, text=True, timeout=300,
-    )  # fmt: skip
+    assert len(template_checks.linted) >= 2 * len(synths["dev"].templates) + len(VARIANTS)
+    lint = template_checks.cfn_lint.result()
     assert lint.returncode == 0, lint.stdout + lint.stderr
 
 

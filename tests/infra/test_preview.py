@@ -99,7 +99,9 @@ def test_preview_end_to_end(repo: Path) -> None:
     edit(repo, "dev.yaml", lambda d: d.update(services={"frontend": {"memory": 4096}}))
     broken = run("preview", "--env", "dev", cwd=repo)
     assert broken.returncode == 2
-    assert "config/dev.yaml:7: services.frontend.memory: 4096 is not valid" in broken.stderr
+    assert re.search(
+        r"config/dev\.yaml:\d+: services\.frontend\.memory: 4096 is not valid", broken.stderr
+    ), broken.stderr
 
 
 def test_the_working_tree_state_changes_with_any_file_git_would_see(tmp_path: Path) -> None:

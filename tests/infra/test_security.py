@@ -4,9 +4,7 @@ from __future__ import annotations
 
 import fnmatch
 import json
-import os
 import shlex
-import shutil
 import subprocess
 from collections.abc import Iterator
 from pathlib import Path
@@ -35,6 +33,7 @@ from infra.control_tower import (
 )
 from infra.paths import ROOT
 from infra.services.task import EXEC_AGENT_DIRS
+from tests.infra.background import TemplateChecks
 from tests.infra.conftest import CERTIFICATE, VARIANTS, Synth, Variants
 from tests.infra.templates import (
     LISTENER,
@@ -47,7 +46,6 @@ from tests.infra.templates import (
 
 pytestmark = pytest.mark.end_to_end  # checkov
 
-CHECKOV = ROOT / ".venv-checkov" / "bin" / "checkov"
 SECRET = "AWS::SecretsManager::Secret"
 POLICY = "AWS::IAM::Policy"
 BUCKET = "AWS::S3::Bucket"
@@ -228,49 +226,15 @@ def test_each_variant_passes_cdk_nag(variants: Variants) -> None:
 # --- checkov -----------------------------------------------------------------------
 
 
-def run_checkov(directory: Path) -> dict[str, Any]:
-    """One checkov run over every template under ``directory`` (checkov's start-up is
-    most of its time; with several --directory it repeats results, so one folder)."""
-    if not CHECKOV.exists():
-        pytest.fail("checkov is missing: run `make checkov` once (it lives in .venv-checkov)")
-    result = subprocess.run(
-        [str(CHECKOV), "--directory", str(directory), "--framework", "cloudformation",
-         "--output", "json", "--skip-download"],
-        capture_output=True, text=True, timeout=300, env={**os.environ, "BC_SKIP_MAPPING": "TRUE"},
-    )  # fmt: skip
-    report = json.loads(result.stdout)
-    assert isinstance(report, dict), report  # one framework: one report
-    return report
-
-
 ENVS = environments()
 RESULTS = ("passed_checks", "failed_checks", "skipped_checks")
 
 
 @pytest.fixture(scope="module")
-def checkov_reports(
-    synths: dict[str, Synth], variants: Variants, tmp_path_factory: pytest.TempPathFactory
-) -> dict[str, dict[str, list[dict[str, Any]]]]:
-    """Each env's checkov results (and ``https``'s), from one run over all their templates."""
-    scan = tmp_path_factory.mktemp("checkov")
-    folders = {env: (scan / env).resolve() for env in synths}
-    for env, synth in synths.items():
-        folders[env].mkdir()
-        for template in Path(synth.assembly.directory).glob("*.template.json"):
-            shutil.copy2(template, folders[env])
-    # The HTTPS listeners, with every accepted exception taken out of the template.
-    https = json.loads(json.dumps(variants["https-exec"].templates["timestamper-dev-frontend"]))
-    for resource in https["Resources"].values():
-        resource.get("Metadata", {}).pop("checkov", None)
-    folders["https"] = (scan / "https").resolve()
-    folders["https"].mkdir()
-    (folders["https"] / "frontend.template.json").write_text(json.dumps(https))
-    # The network load balancer option, its accepted exception (no access logs) in place.
-    folders["nlb"] = (scan / "nlb").resolve()
-    folders["nlb"].mkdir()
-    nlb = variants["nlb"].templates["timestamper-dev-frontend"]
-    (folders["nlb"] / "frontend.template.json").write_text(json.dumps(nlb))
-    results = run_checkov(scan)["results"]
+def checkov_reports(template_checks: TemplateChecks) -> dict[str, dict[str, list[dict[str, Any]]]]:
+    """Each env's and each checked variant's checkov results, from one run over all."""
+    results = template_checks.checkov_report()["results"]
+    folders = template_checks.checkov_folders
     by_env: dict[str, dict[str, list[dict[str, Any]]]] = {
         env: {kind: [] for kind in RESULTS} for env in folders
     }
@@ -285,7 +249,7 @@ def checkov_reports(
 def test_checkov_fails_nothing(
     checkov_reports: dict[str, dict[str, list[dict[str, Any]]]],
 ) -> None:
-    for env in [*ENVS, "nlb"]:
+    for env in [*ENVS, "nlb", "worker"]:
         results = checkov_reports[env]
         failed = [(c["check_id"], c["resource"]) for c in results["failed_checks"]]
         assert failed == [], env
@@ -377,7 +341,7 @@ def test_every_container_is_hardened(synth: Synth) -> None:
 
 
 def test_exec_turns_on_ecs_exec_with_writable_agent_dirs(variants: Variants) -> None:
-    after = variants["https-exec"]
+    after = variants["https-exec-connect"]
     for name, scratch in (("frontend", "/tmp"), ("backend", "/data")):
         template = after.template(name)
         template.resource_count_is(SERVICE, 1)
@@ -390,7 +354,7 @@ def test_a_third_service_is_hardened_too(variants: Variants) -> None:
     container(variants["worker"].template("worker"), "worker",
               User="65534:65534", ReadonlyRootFilesystem=True,
               MountPoints=[{"ContainerPath": "/var/cache/worker"}],
-              Secrets=[{"Name": "BACKEND_PASSWORD"}])  # fmt: skip
+              Secrets=Match.array_with([{"Name": "BACKEND_PASSWORD", "ValueFrom": Match.any_value()}]))  # fmt: skip
 
 
 # --- Redis AUTH --------------------------------------------------------------------
@@ -529,7 +493,7 @@ def test_without_a_certificate_synth_says_http_once(synth: Synth) -> None:
 
 def test_a_certificate_gives_https_on_the_domain(variants: Variants) -> None:
     """From YAML to the app (the listeners themselves are test_constructs' business)."""
-    after = variants["https-exec"]
+    after = variants["https-exec-connect"]
     frontend = after.template("frontend")
     frontend.has_resource_properties(LISTENER, {
         "Port": 443, "Certificates": Match.exact([{"CertificateArn": CERTIFICATE}])})  # fmt: skip

@@ -70,10 +70,17 @@ class Service(ecs.FargateService):
             else None,
             service_connect_configuration=ecs.ServiceConnectProps(
                 namespace=namespace.namespace_arn,
-                # The name clients use, as compose's: backend:6379.
+                # Clients use the bare name, as compose's (backend:6379). The
+                # Cloud Map service behind it has a name of its own: turning
+                # Service Connect on updates the ECS service before
+                # CloudFormation deletes the DNS registration named <name>, and
+                # Cloud Map refuses a second service of one name in a namespace.
                 services=[
                     ecs.ServiceConnectService(
-                        port_mapping_name=name, dns_name=name, discovery_name=name, port=port
+                        port_mapping_name=name,
+                        dns_name=name,
+                        discovery_name=f"{name}-connect",
+                        port=port,
                     )
                 ]
                 if port is not None

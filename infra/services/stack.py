@@ -78,12 +78,11 @@ class ServiceStack(Stack):
             existing.acknowledge_partial_names(
                 task.definition.execution_role.node.find_child("DefaultPolicy")
             )
-        if service.volumes:
-            VolumeMounts(
-                self, "Volumes", service_name=name, definition=task.definition,
-                container=task.container, security_group=self.security_group,
-                mounts=service.volumes, volumes=volumes or {},
-            )  # fmt: skip
+        mounts = VolumeMounts(
+            self, "Volumes", service_name=name, definition=task.definition,
+            container=task.container, security_group=self.security_group,
+            mounts=service.volumes, volumes=volumes or {},
+        ) if service.volumes else None  # fmt: skip
         self.service = Service(
             self, "Service", name=name, cluster=cluster, namespace=namespace,
             task_definition=task.definition, security_group=self.security_group,
@@ -94,6 +93,10 @@ class ServiceStack(Stack):
                 stream_prefix="service-connect", log_group=task.log_group
             ),
         )  # fmt: skip
+        if mounts is not None:
+            # A task that starts before its NFS rules exist cannot mount its
+            # volume and fails; CloudFormation would otherwise create them at once.
+            self.service.node.add_dependency(mounts)
         # Through Service Connect the bare name resolves, as under compose.
         host = name if service_connect else f"{name}.{namespace.namespace_name}"
         self.endpoint = Endpoint(

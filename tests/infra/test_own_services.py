@@ -111,8 +111,14 @@ def test_only_the_mounting_task_role_may_mount_through_its_access_point(synth: S
         arn = grant["Condition"]["StringEquals"]["elasticfilesystem:AccessPointArn"]
         reference = arn["Fn::Join"][1][-1]
         assert exported(synth, reference, "storage") == {"Ref": ap_id}
-    # The one NFS rule into the volume's group is from the backend's tasks.
     backend = synth.template("backend")
+    # The service waits for its NFS rules: a task started before them cannot mount.
+    (service,) = backend.find_resources(SERVICE).values()
+    nfs = {"Properties": {"FromPort": 2049}}
+    rules = {**backend.find_resources(INGRESS, nfs),
+             **backend.find_resources("AWS::EC2::SecurityGroupEgress", nfs)}  # fmt: skip
+    assert len(rules) == 2 and set(rules) <= set(service["DependsOn"])
+    # The one NFS rule into the volume's group is from the backend's tasks.
     (rule,) = backend.find_resources(INGRESS, {"Properties": {"FromPort": 2049}}).values()
     assert rule["Properties"]["SourceSecurityGroupId"] == task_group(backend)
     (group_id,) = storage.find_resources(GROUP)
@@ -263,7 +269,10 @@ def test_service_connect_gives_bare_names_instead_of_cloud_map_dns(
             "ServiceRegistries": Match.absent(),
             "ServiceConnectConfiguration": {
                 "Enabled": True, "Namespace": Match.any_value(),
-                "Services": [{"PortName": name, "DiscoveryName": name,
+                # The Cloud Map service behind the bare name is named apart from
+                # the DNS registration it replaces, which CloudFormation deletes
+                # only after it has updated the ECS service.
+                "Services": [{"PortName": name, "DiscoveryName": f"{name}-connect",
                               "ClientAliases": [{"DnsName": name, "Port": port}]}],
                 "LogConfiguration": Match.object_like({"LogDriver": "awslogs"}),
             },

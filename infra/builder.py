@@ -39,11 +39,13 @@ class Stacks:
 
 
 def volume_owners(config: AppConfig) -> dict[str, Owner]:
-    """Each mounted volume's owner: its ``owner`` in config, else the user of the
-    service that mounts it (the config rules make that one numeric user)."""
+    """Each volume's owner: its ``owner`` in config, else the user of the service
+    that mounts it (the config rules make that one numeric user, and require an
+    owner for a volume nothing mounts)."""
+    mounts = config.mounts()
     owners = {}
-    for volume, mounts in config.mounts().items():
-        user = config.volume(volume).owner or config.services[next(iter(mounts))].user
+    for volume in config.volume_names():
+        user = config.volume(volume).owner or config.services[next(iter(mounts[volume]))].user
         owners[volume] = Owner.parse(user)
     return owners
 
@@ -80,7 +82,7 @@ def build(app: cdk.App, config: AppConfig) -> Stacks:
         logging=config.logging,
     )
     stacks = Stacks(network=network, cluster=cluster)
-    if config.mounts():
+    if config.volume_names():
         stacks.storage = StorageStack(
             app,
             config.stack_name("storage"),
@@ -89,7 +91,7 @@ def build(app: cdk.App, config: AppConfig) -> Stacks:
             vpc=network.vpc,
             owners=volume_owners(config),
             removal=config.storage.removal_policy,
-            sizes={volume: config.volume(volume).size_gb for volume in config.mounts()},
+            sizes={volume: config.volume(volume).size_gb for volume in config.volume_names()},
         )
     for name in config.service_order():
         service = config.services[name]

@@ -61,9 +61,11 @@ SSM_PARAMETER = (
     r"^((/[A-Za-z0-9_.-]+)+|[A-Za-z0-9_.-]+"
     r"|arn:aws[a-z-]*:ssm:[a-z0-9-]+:\d{12}:parameter/[A-Za-z0-9_./-]+)$"
 )
+# ECS reads a Secrets Manager secret only by its complete ARN, which ends in
+# "-" and the six characters Secrets Manager appends to the name: by name or
+# partial ARN a task fails to start with AccessDenied (aws-cdk #18555, #24142).
 SECRET = (
-    r"^([A-Za-z0-9/_+=.@-]{1,512}"
-    r"|arn:aws[a-z-]*:secretsmanager:[a-z0-9-]+:\d{12}:secret:[A-Za-z0-9/_+=.@-]+)$"
+    r"^arn:aws[a-z-]*:secretsmanager:[a-z0-9-]+:\d{12}:secret:[A-Za-z0-9/_+=.@-]+-[A-Za-z0-9]{6}$"
 )
 KMS_KEY_ARN = r"^arn:aws[a-z-]*:kms:[a-z0-9-]+:\d{12}:key/[A-Za-z0-9-]+$"
 
@@ -79,7 +81,9 @@ PATTERN_HELP = {
     USER: "is not a numeric uid or uid:gid such as '10001' (quote it in YAML), "
     "or image (the image's own user)",
     SSM_PARAMETER: "is not an SSM parameter name (such as /app/api-key) or parameter ARN",
-    SECRET: "is not a Secrets Manager secret name (such as prod/api) or secret ARN",
+    SECRET: "is not a Secrets Manager secret's complete ARN, which ECS needs "
+    "(arn:aws:secretsmanager:<region>:<account>:secret:<name>-AbCdEf; "
+    "aws secretsmanager describe-secret --secret-id <name> --query ARN)",
     KMS_KEY_ARN: "is not a KMS key ARN (arn:aws:kms:<region>:<account>:key/<id>)",
     ABS_PATH: "is not an absolute directory path such as /tmp",
     CERTIFICATE_ARN: "is not an ACM certificate ARN "
@@ -233,7 +237,8 @@ class SecretConfig(_Strict):
 
     ssm: str | None = Field(None, pattern=SSM_PARAMETER)
     secrets_manager: str | None = Field(None, pattern=SECRET)
-    field: str | None = Field(None, min_length=1, max_length=256)
+    # ECS's reference is <ARN>:<field>:<stage>:<version>: no colon in a key.
+    field: str | None = Field(None, pattern=r"^[^:]{1,256}$")
     kms_key: str | None = Field(None, pattern=KMS_KEY_ARN)
 
 
@@ -337,6 +342,11 @@ class AppConfig(BaseSettings):
             for volume, path in service.volumes.items():
                 found.setdefault(volume, {})[name] = path
         return found
+
+    def volume_names(self) -> list[str]:
+        """Every volume the storage stack holds: those mounted, and those listed
+        under ``storage.volumes`` (kept, with their data, while nothing mounts them)."""
+        return sorted(self.mounts().keys() | self.storage.volumes.keys())
 
     def volume(self, name: str) -> VolumeConfig:
         """The settings of volume ``name`` (its defaults when it is not listed)."""

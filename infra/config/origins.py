@@ -142,10 +142,13 @@ def pydantic_line(error: Any, origins: Origins) -> str:
         message = message.removeprefix("Value error, ")
     elif kind in ("model_type", "dict_type") and _is_secret(path) and error.get("input"):
         given = error["input"]
-        message = f"{given!r}: write where it is, {{ssm: {given}}} or {{secrets_manager: {given}}}"
+        message = (
+            f"{given!r}: say where it is kept: {{ssm: {given}}} for an SSM parameter, "
+            "or {secrets_manager: <the secret's complete ARN>}"
+        )
     elif kind in ("model_type", "dict_type") and _is_scalar(error.get("input")):
         message = _not_a_mapping(error["input"])
-    elif kind == "dict_type" and isinstance(error.get("input"), list) and path:
+    elif kind in ("dict_type", "model_type") and isinstance(error.get("input"), list) and path:
         message = _a_list_for_a_mapping(str(path[-1]))
     elif kind == "string_pattern_mismatch":
         what = PATTERN_HELP.get(
@@ -181,7 +184,8 @@ _MAPPING_EXAMPLES = {
     "volumes": "a mapping of volume name to path, e.g. redis-data: /data "
     "(compose's '- redis-data:/data')",
     "environment": "a mapping of NAME: value (compose's '- NAME=value')",
-    "secrets": "a mapping of NAME: {ssm: /param/name} or NAME: {secrets_manager: <name>}",
+    "secrets": "a mapping of NAME: {ssm: /param/name} or NAME: {secrets_manager: <ARN>}",
+    "build": "a directory (build: frontend) or a mapping (context, dockerfile, target, args)",
 }
 
 

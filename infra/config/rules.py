@@ -27,6 +27,7 @@ from infra.config.model import (
     connects_to_graph,
     join_values,
 )
+from infra.names import pascal
 from infra.paths import ROOT
 
 
@@ -39,6 +40,7 @@ def check_rules(config: AppConfig) -> Iterator[Problem]:
         yield from _service_rules(config.services, name, service)
     yield from _graph_rules(connects_to_graph(config.services))
     yield from _storage_rules(config.storage, config.services)
+    yield from _id_rules({name: ("services", name) for name in config.services})
 
 
 def partial_rules(raw: Mapping[str, Any], broken: list[tuple[str | int, ...]]) -> Iterator[Problem]:
@@ -194,6 +196,10 @@ def _path_rules(at: tuple[str, ...], svc: ServiceConfig) -> Iterator[Problem]:
     mounted: list[tuple[tuple[str | int, ...], str]] = [
         ((*at, "scratch", index), path) for index, path in enumerate(svc.scratch)
     ]
+    volumes = [((*at, "volumes", v), p) for v, p in svc.volumes.items()]
+    for where, path in [*mounted, *volumes]:
+        if {".", ".."} & set(path.split("/")):
+            yield Problem(where, f"{path} has a . or .. part; write the directory it means")
     for volume, path in svc.volumes.items():
         key: tuple[str | int, ...] = (*at, "volumes", volume)
         for other_key, other in mounted:
@@ -253,13 +259,32 @@ def _storage_rules(
                     f"{volume} is mounted by services running as {', '.join(sorted(users))}; "
                     f"set storage.volumes.{volume}.owner to the one uid:gid they share",
                 )
-    for volume in storage.volumes:
-        if volume not in mounts:
+    for volume, listed in storage.volumes.items():
+        # Kept with its data while nothing mounts it: it needs an owner of its
+        # own; without one it is most likely a misspelt name.
+        if volume not in mounts and listed.owner is None:
             mounted = ", ".join(sorted(mounts)) or "none"
             yield Problem(
                 ("storage", "volumes", volume),
-                f"no service mounts {volume}; volumes mounted are {mounted}",
+                f"no service mounts {volume} (volumes mounted: {mounted}); to keep its "
+                "data while nothing mounts it, give its owner",
             )
+    # Each volume's key: where it is listed, else where it is first mounted.
+    where: dict[str, tuple[str, ...]] = {
+        volume: ("services", names[0], "volumes", volume) for volume, names in mounts.items()
+    }
+    where.update({volume: ("storage", "volumes", volume) for volume in storage.volumes})
+    yield from _id_rules(where)
+
+
+def _id_rules(where: Mapping[str, tuple[str, ...]]) -> Iterator[Problem]:
+    """Names that would share construct IDs (my-cache and my--cache: MyCache), each
+    blamed at its key in ``where``."""
+    seen: dict[str, str] = {}
+    for name in sorted(where):
+        other = seen.setdefault(pascal(name), name)
+        if other != name:
+            yield Problem(where[name], f"{name} and {other} differ only in hyphens; rename one")
 
 
 def _public_rules(at: tuple[str, ...], public: PublicConfig | None) -> Iterator[Problem]:

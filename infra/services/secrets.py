@@ -2,22 +2,17 @@
 
 from __future__ import annotations
 
-import re
 from collections.abc import Mapping
 
-from aws_cdk import ArnFormat, Stack
+from aws_cdk import Stack
 from aws_cdk import aws_ecs as ecs
-from aws_cdk import aws_kms as kms
+from aws_cdk import aws_iam as iam
 from aws_cdk import aws_secretsmanager as secretsmanager
 from aws_cdk import aws_ssm as ssm
-from constructs import Construct, IConstruct
+from constructs import Construct
 
-from infra.compliance import acknowledge
 from infra.config import SecretConfig
 from infra.names import pascal
-
-# Secrets Manager appends "-" and six characters to a secret's name in its ARN.
-COMPLETE_SECRET_ARN = re.compile(r":secret:.+-[A-Za-z0-9]{6}$")
 
 
 class ExistingSecrets(Construct):
@@ -25,8 +20,11 @@ class ExistingSecrets(Construct):
 
     ECS reads them at task start with the execution role; aws-cdk-lib grants
     that role read on exactly these parameters and secrets when the container
-    names them, and ``kms:Decrypt`` only on a key named in config (through the
-    owning service only). Nothing is created and no value is in a template.
+    names them. A customer-managed key named in config is granted here, by
+    :meth:`grant_decrypt`: ``kms:Decrypt`` on that key only, and only through
+    the service that stores the secret (aws-cdk-lib's own grant of an imported
+    key asks the key's policy, which it cannot change, and is dropped).
+    Nothing is created and no value is in a template.
     """
 
     def __init__(
@@ -34,51 +32,45 @@ class ExistingSecrets(Construct):
     ) -> None:
         super().__init__(scope, construct_id)
         self.by_variable: dict[str, ecs.Secret] = {}
-        # A secret named without its ARN suffix is granted as name-??????.
-        self.partial_names: list[str] = []
+        # Key ARN -> the services (ssm, secretsmanager) that decrypt with it.
+        self._keys: dict[str, set[str]] = {}
         for variable, config in secrets.items():
-            key = (
-                kms.Key.from_key_arn(self, f"{pascal(variable)}Key", config.kms_key)
-                if config.kms_key
-                else None
-            )
+            construct = pascal(variable)
             if config.ssm is not None:
-                parameter = self._parameter(pascal(variable), config.ssm, key)
+                parameter = self._parameter(construct, config.ssm)
                 self.by_variable[variable] = ecs.Secret.from_ssm_parameter(parameter)
+                service = "ssm"
             else:
                 assert config.secrets_manager is not None  # the config rules: exactly one
-                secret = self._secret(pascal(variable), config.secrets_manager, key)
+                secret = secretsmanager.Secret.from_secret_complete_arn(
+                    self, construct, config.secrets_manager
+                )
                 self.by_variable[variable] = ecs.Secret.from_secrets_manager(secret, config.field)
+                service = "secretsmanager"
+            if config.kms_key is not None:
+                self._keys.setdefault(config.kms_key, set()).add(service)
 
-    def _parameter(self, construct_id: str, name: str, key: kms.IKey | None) -> ssm.IParameter:
+    def _parameter(self, construct_id: str, name: str) -> ssm.IParameter:
         if name.startswith("arn:"):
             return ssm.StringParameter.from_string_parameter_arn(self, construct_id, name)
         return ssm.StringParameter.from_secure_string_parameter_attributes(
-            self, construct_id, parameter_name=name, encryption_key=key
+            self, construct_id, parameter_name=name
         )
 
-    def _secret(self, construct_id: str, name: str, key: kms.IKey | None) -> secretsmanager.ISecret:
-        if name.startswith("arn:") and COMPLETE_SECRET_ARN.search(name):
-            return secretsmanager.Secret.from_secret_attributes(
-                self, construct_id, secret_complete_arn=name, encryption_key=key
-            )
-        self.partial_names.append(name)
-        arn = name if name.startswith("arn:") else Stack.of(self).format_arn(
-            service="secretsmanager", resource="secret", resource_name=name,
-            arn_format=ArnFormat.COLON_RESOURCE_NAME,
-        )  # fmt: skip
-        return secretsmanager.Secret.from_secret_attributes(
-            self, construct_id, secret_partial_arn=arn, encryption_key=key
-        )
-
-    def acknowledge_partial_names(self, policy: IConstruct) -> None:
-        """cdk-nag's IAM5 on ``name-??????``: the one wildcard a secret named without its
-        suffix needs, on the execution role's ``policy``."""
-        if self.partial_names:
-            acknowledge(
-                policy,
-                "AwsSolutions-IAM5[Resource::*]",
-                "Secrets named without their ARN suffix "
-                f"({', '.join(self.partial_names)}) are read as <name>-?????? (the six "
-                "characters Secrets Manager appends); give the complete ARN to drop the wildcard.",
+    def grant_decrypt(self, role: iam.IRole) -> None:
+        """Let ``role`` decrypt with each named key, through SSM or Secrets Manager only."""
+        region = Stack.of(self).region
+        for key, services in sorted(self._keys.items()):
+            role.add_to_principal_policy(
+                iam.PolicyStatement(
+                    actions=["kms:Decrypt"],
+                    resources=[key],
+                    conditions={
+                        "StringEquals": {
+                            "kms:ViaService": [
+                                f"{service}.{region}.amazonaws.com" for service in sorted(services)
+                            ]
+                        }
+                    },
+                )
             )

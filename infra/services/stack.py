@@ -75,9 +75,7 @@ class ServiceStack(Stack):
             environment=environment, secrets={**secrets, **existing.by_variable},
         )  # fmt: skip
         if service.secrets and task.definition.execution_role is not None:
-            existing.acknowledge_partial_names(
-                task.definition.execution_role.node.find_child("DefaultPolicy")
-            )
+            existing.grant_decrypt(task.definition.execution_role)
         mounts = VolumeMounts(
             self, "Volumes", service_name=name, definition=task.definition,
             container=task.container, security_group=self.security_group,

@@ -139,14 +139,21 @@ def with_readme_services(base: dict[str, Any]) -> None:
     base["storage"]["volumes"].update(volumes)
 
 
-KMS_KEY = "arn:aws:kms:eu-west-1:123456789012:key/1234abcd-12ab-34cd-56ef-1234567890ab"
-# Each form of existing secret besides the README's SSM parameter name.
+def kms_key(n: int) -> str:
+    return f"arn:aws:kms:eu-west-1:123456789012:key/1234abcd-12ab-34cd-56ef-12345678900{n}"
+
+
+# Each form of existing secret besides the README's SSM parameter name, each
+# customer-managed key its own, so a grant missing for one form shows.
 SECRETS = {
-    "SMTP_PASSWORD": {"secrets_manager": "timestamper/smtp", "field": "password", "kms_key": KMS_KEY},
+    "SMTP_PASSWORD": {"secrets_manager":
+                      "arn:aws:secretsmanager:eu-west-1:123456789012:secret:timestamper/smtp-Q1w2E3",
+                      "field": "password", "kms_key": kms_key(1)},
     "SIGNING_KEY": {"secrets_manager":
                     "arn:aws:secretsmanager:eu-west-1:123456789012:secret:timestamper/signing-AbCdEf"},
-    "LEGACY_TOKEN": {"ssm": "arn:aws:ssm:eu-west-1:123456789012:parameter/legacy/token"},
-    "WEBHOOK_KEY": {"ssm": "webhook-key", "kms_key": KMS_KEY},
+    "LEGACY_TOKEN": {"ssm": "arn:aws:ssm:eu-west-1:123456789012:parameter/legacy/token",
+                     "kms_key": kms_key(2)},
+    "WEBHOOK_KEY": {"ssm": "webhook-key", "kms_key": kms_key(3)},
 }  # fmt: skip
 
 

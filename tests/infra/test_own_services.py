@@ -12,10 +12,12 @@ import pytest
 from aws_cdk.assertions import Match, Template
 from aws_cdk.cx_api import SynthesisMessageLevel
 
-from infra.config import BuildConfig, LoggingConfig, ServiceConfig
+from infra.builder import build, volume_owners
+from infra.config import BuildConfig, LoggingConfig, ServiceConfig, load_config
 from infra.ops import cost
 from infra.services.task import ServiceTask
-from tests.infra.conftest import KMS_KEY, SECRETS, Synth, Variants
+from infra.storage.volume import Owner
+from tests.infra.conftest import SECRETS, Synth, Variants, config_dir_with
 from tests.infra.templates import (
     DELETION_POLICY,
     DISCOVERY,
@@ -81,9 +83,13 @@ def test_the_file_system_allows_only_tls_through_an_access_point(synth: Synth) -
     document = fs["Properties"]["FileSystemPolicy"]["Statement"]
     # Nothing is allowed by the resource policy: only IAM grants (the task roles) let in.
     assert {s["Effect"] for s in document} == {"Deny"}
-    conditions = [s["Condition"] for s in document]
-    assert {"Bool": {"aws:SecureTransport": "false"}} in conditions
-    assert {"Null": {"elasticfilesystem:AccessPointArn": "true"}} in conditions
+    by_condition = {json.dumps(s["Condition"]): s for s in document}
+    plain = by_condition[json.dumps({"Bool": {"aws:SecureTransport": "false"}})]
+    assert plain["Action"] == "*" and plain["Principal"] == {"AWS": "*"}
+    around = by_condition[json.dumps({"Null": {"elasticfilesystem:AccessPointArn": "true"}})]
+    assert around["Principal"] == {"AWS": "*"} and set(around["Action"]) == {
+        "elasticfilesystem:ClientMount", "elasticfilesystem:ClientWrite",
+        "elasticfilesystem:ClientRootAccess"}  # fmt: skip
 
 
 def test_the_access_point_roots_the_volume_for_the_services_user(synth: Synth) -> None:
@@ -229,29 +235,47 @@ def test_existing_secrets_become_ecs_secrets_read_by_the_execution_role(
     after = variants["worker"]
     worker = after.template("worker")
     secrets = {s["Name"]: s["ValueFrom"] for s in container(worker, "worker")["Secrets"]}
-    arn = "arn:aws:secretsmanager:eu-west-1:123456789012:secret:timestamper/signing-AbCdEf"
-    assert secrets["SIGNING_KEY"] == arn
+    smtp, signing = SECRETS["SMTP_PASSWORD"], SECRETS["SIGNING_KEY"]
+    assert secrets["SIGNING_KEY"] == signing["secrets_manager"]
+    # A JSON field: ECS's <complete ARN>:<field>:<stage>:<version>.
+    assert secrets["SMTP_PASSWORD"] == f"{smtp['secrets_manager']}:password::"
     assert secrets["LEGACY_TOKEN"] == SECRETS["LEGACY_TOKEN"]["ssm"]
     assert json.dumps(secrets["API_TOKEN"]).endswith(':parameter/timestamper/api-token"]]}')
-    # A JSON field of a secret named without its suffix.
-    assert json.dumps(secrets["SMTP_PASSWORD"]).endswith(':secret:timestamper/smtp:password::"]]}')
+    assert json.dumps(secrets["WEBHOOK_KEY"]).endswith(':parameter/webhook-key"]]}')
     # The execution role reads exactly these (and the peers' passwords), nothing more.
-    granted: dict[str, list[str]] = {}
+    granted: dict[str, set[str]] = {}
     for statement in statements(worker):
         for action in actions(statement):
-            granted.setdefault(action.split(":")[0], []).extend(
+            granted.setdefault(action.split(":")[0], set()).update(
                 json.dumps(r) for r in resources(statement)
             )
-    ssm = sorted(set(granted["ssm"]))
-    assert len(ssm) == 3 and any("legacy/token" in r for r in ssm)
-    assert any("parameter/webhook-key" in r for r in ssm)
-    managed = set(granted["secretsmanager"])
-    assert len(managed) == 4  # signing, smtp-??????, the backend's and the db's password
-    assert any(r.endswith('secret:timestamper/smtp-??????"]]}') for r in managed)
-    # Decrypt only with the key the config names.
-    assert set(granted["kms"]) == {json.dumps(KMS_KEY)}
+    ssm = granted["ssm"]
+    assert len(ssm) == 3 and json.dumps(SECRETS["LEGACY_TOKEN"]["ssm"]) in ssm
+    managed = granted["secretsmanager"]
+    assert {json.dumps(smtp["secrets_manager"]), json.dumps(signing["secrets_manager"])} <= managed
+    assert len(managed) == 4  # and the backend's and the db's passwords
+    # Decrypt with each named key, through the service that stores its secret only.
+    decrypt = [s for s in statements(worker) if "kms:Decrypt" in actions(s)]
+    by_key: dict[str, list[Any]] = {}
+    for statement in decrypt:
+        for key in resources(statement):
+            by_key.setdefault(key, []).append(statement["Condition"]["StringEquals"])
+    assert sorted(by_key) == sorted(
+        SECRETS[v]["kms_key"] for v in ("SMTP_PASSWORD", "LEGACY_TOKEN", "WEBHOOK_KEY")
+    )
+    for variable, service in (("SMTP_PASSWORD", "secretsmanager"), ("LEGACY_TOKEN", "ssm"),
+                              ("WEBHOOK_KEY", "ssm")):  # fmt: skip
+        (condition,) = by_key[SECRETS[variable]["kms_key"]]
+        (via,) = (
+            [condition["kms:ViaService"]]
+            if isinstance(condition["kms:ViaService"], dict)
+            else condition["kms:ViaService"]
+        )
+        assert json.dumps(via).startswith(
+            f'{{"Fn::Join": ["", ["{service}.", '
+        ) and "AWS::Region" in json.dumps(via)
     for name in ("backend", "db", "frontend"):
-        assert not any(a.startswith("kms:Decrypt") for s in statements(after.template(name))
+        assert not any(a.startswith("kms:") for s in statements(after.template(name))
                        for a in actions(s)), name  # fmt: skip
 
 
@@ -317,3 +341,18 @@ def test_cost_prices_the_database_and_its_volume(variants: Variants) -> None:
     )
     assert lines["EFS pgdata"].monthly == pytest.approx(5 * prices.unit["efs_standard_gb_month"])
     assert lines["Fargate worker"].count == 2
+
+
+def test_a_listed_volume_outlives_the_service_that_mounted_it(tmp_path: Path) -> None:
+    """Its service gone, a volume listed with an owner keeps its file system."""
+
+    def drop_backend(base: dict[str, Any]) -> None:
+        del base["services"]["backend"]
+        base["services"]["frontend"]["connects_to"] = []
+        base["storage"]["volumes"]["redis-data"]["owner"] = "999:1000"
+
+    config = load_config("dev", config_dir_with(tmp_path, base=drop_backend), environ={})
+    assert config.mounts() == {} and config.volume_names() == ["redis-data"]
+    stacks = build(cdk.App(outdir=str(tmp_path / "out")), config)
+    assert stacks.storage is not None and list(stacks.storage.volumes) == ["redis-data"]
+    assert volume_owners(config)["redis-data"] == Owner(999, 1000)

@@ -37,7 +37,7 @@ from tests.infra.templates import (
 
 def test_stack_names(synth: Synth) -> None:
     cfg = synth.config
-    storage = ("storage",) if cfg.mounts() else ()
+    storage = ("storage",) if cfg.volume_names() else ()
     parts = ("network", "cluster", *storage, *cfg.services)
     expected = {f"{cfg.app}-{cfg.env}-{part}" for part in parts}
     assert set(synth.templates) == expected

@@ -138,6 +138,19 @@ def pydantic_line(error: Any, origins: Origins) -> str:
         message = _unknown_key(path)
     elif kind == "missing":
         message = "required key is missing"
+        if path and path[-1] == "user":
+            message += (": the numeric uid or uid:gid the container runs as, quoted "
+                        "(e.g. '10001'), or image for the image's own user")  # fmt: skip
+    elif (
+        kind == "string_type"
+        and path
+        and path[-1] in ("user", "owner")
+        and isinstance(error.get("input"), int)
+    ):
+        # YAML reads an unquoted 10001 as a number, and 1000:50 as 60050 (base 60).
+        message = (
+            f"{error['input']}: write the uid or uid:gid in quotes, such as '10001' or '1000:50'"
+        )
     elif kind == "value_error":
         message = message.removeprefix("Value error, ")
     elif kind in ("model_type", "dict_type") and _is_secret(path) and error.get("input"):

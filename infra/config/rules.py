@@ -246,10 +246,12 @@ def _storage_rules(
         users = {services[n].user for n in names}
         for name in names:
             if services[name].runs_as_image_user:
+                example = "postgres-alpine: '70:70'" if "postgres" in (
+                    services[name].image or "") else "the USER its Dockerfile names"  # fmt: skip
                 yield Problem(
                     ("services", name, "user"),
                     f"with user: image, set storage.volumes.{volume}.owner to the uid:gid "
-                    "the image writes as (for postgres:17-alpine '70:70')",
+                    f"the image writes as ({example})",
                 )
                 break
         else:
@@ -344,10 +346,21 @@ def ignored_keys(config: AppConfig) -> list[Ignored]:
     With ``autoscaling`` the service's template has no desired count (a deploy
     would otherwise reset what the scaler chose, see infra/services/service.py):
     a new service starts at ``min`` and the scaler keeps it between ``min`` and
-    ``max``, so ``desired_count`` does nothing there.
+    ``max``, so ``desired_count`` does nothing there. ``public:`` with nothing
+    after it (null) is no load balancer at all, which is rarely what was meant.
     """
     found = []
     for name, svc in config.services.items():
+        # `public:` with nothing after it: easily meant as "public, with defaults".
+        if svc.public is None and "public" in svc.model_fields_set:
+            found.append(
+                Ignored(
+                    ("services", name, "public"),
+                    "empty",
+                    "it holds nothing, so there is no load balancer; write public: {} "
+                    "for one with the defaults",
+                )
+            )
         # model_fields_set: written in a file or variable, not left to its default.
         if svc.autoscaling is not None and "desired_count" in svc.model_fields_set:
             scaling = svc.autoscaling

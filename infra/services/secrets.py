@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 
-from aws_cdk import Stack
+from aws_cdk import Annotations, Stack
 from aws_cdk import aws_ecs as ecs
 from aws_cdk import aws_iam as iam
 from aws_cdk import aws_secretsmanager as secretsmanager
@@ -52,7 +52,14 @@ class ExistingSecrets(Construct):
 
     def _parameter(self, construct_id: str, name: str) -> ssm.IParameter:
         if name.startswith("arn:"):
-            return ssm.StringParameter.from_string_parameter_arn(self, construct_id, name)
+            parameter = ssm.StringParameter.from_string_parameter_arn(self, construct_id, name)
+            # CDK warns on any ARN it cannot tell is this account's.
+            Annotations.of(self).acknowledge_warning(
+                "aws-cdk-lib/aws-ssm:crossAccountReferenceSameRegion",
+                "A parameter named by ARN is read where the ARN says; ECS reads one of "
+                "another account only if it is shared with this one and in the task's region.",
+            )
+            return parameter
         return ssm.StringParameter.from_secure_string_parameter_attributes(
             self, construct_id, parameter_name=name
         )

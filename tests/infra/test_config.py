@@ -70,8 +70,12 @@ BAD_DEV_YAML = [
     ("services: {worker: {image: busybox, user: '1'}, frontend: {connects_to: [backend, worker]}}",
      "services.frontend.connects_to.1: 'worker' has no port (a worker): nothing can connect to it"),
     ("services: {worker: {image: busybox, port: 80}}",
-     "services.worker.user: required key is missing"),
+     "services.worker.user: required key is missing: the numeric uid or uid:gid the container runs as"),
     ("services: {frontend: {user: '0'}}", "services.frontend.user: uid 0 is root"),
+    ("services: {frontend: {user: 65534}}",
+     "services.frontend.user: 65534: write the uid or uid:gid in quotes, such as '10001' or '1000:50'"),
+    ("storage: {volumes: {redis-data: {owner: 1000:50}}}",
+     "storage.volumes.redis-data.owner: 60050: write the uid or uid:gid in quotes"),
     ("services: {frontend: {user: '000:10'}}", "services.frontend.user: uid 0 is root"),
     ("services: {frontend: {user: app}}", "services.frontend.user: 'app' is not a numeric uid"),
     ("services: {frontend: {scratch: [tmp]}}",
@@ -343,7 +347,11 @@ def test_errors_name_the_line_in_the_file_that_sets_the_key(tmp_path: Path) -> N
     # A required key that is missing: the line of the mapping it is missing from.
     again = tmp_path / "again"
     missing = errors_of(dev_with(again, "services:\n  worker:\n    image: busybox\n    port: 80\n"))
-    assert missing == [f"{again}/config/dev.yaml:2: services.worker.user: required key is missing"]
+    assert missing == [
+        f"{again}/config/dev.yaml:2: services.worker.user: required key is missing: "
+        "the numeric uid or uid:gid the container runs as, quoted (e.g. '10001'), "
+        "or image for the image's own user"
+    ]
 
 
 def test_account_without_region_names_the_line_that_sets_it(tmp_path: Path) -> None:
@@ -465,6 +473,17 @@ def test_desired_count_with_autoscaling_is_an_advisory_not_a_setting(tmp_path: P
         tmp_path, "services: {frontend: {desired_count: 9, autoscaling: {min: 1, max: 4}}}"
     )
     assert advisories(load_config("dev", outside, environ={})) == [IGNORED.format(1, 4)]
+
+
+def test_an_empty_public_is_an_advisory(tmp_path: Path) -> None:
+    """``public:`` with nothing after it is valid YAML for null: no load balancer."""
+    empty = dev_with(tmp_path, "services:\n  frontend:\n    public:\n")
+    config = load_config("dev", empty, environ={})
+    assert config.services["frontend"].public is None
+    assert advisories(config) == [
+        "services.frontend.public is ignored: it holds nothing, so there is no load balancer; "
+        "write public: {} for one with the defaults"
+    ]
 
 
 def test_autoscaling_needs_no_desired_count(tmp_path: Path) -> None:

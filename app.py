@@ -7,6 +7,7 @@ and builds the network, cluster and service stacks of that environment.
 
 from __future__ import annotations
 
+import os
 import sys
 from pathlib import Path
 
@@ -17,8 +18,16 @@ from infra.compliance import add_checks, checks_failed
 from infra.config import ConfigError, load_config
 from infra.control_tower import WaiverError
 
+# `preview` synthesizes the ref it compares against with this set to "off":
+# those templates are only a baseline, never deployed.
+from infra.ops.synth import CHECKS_VARIABLE
+
 
 def main() -> int:
+    checks = os.environ.get(CHECKS_VARIABLE, "on")
+    if checks not in ("on", "off"):
+        print(f"{CHECKS_VARIABLE}={checks}: use on (the default) or off", file=sys.stderr)
+        return 2
     # No stack traces in metadata: the CLI would print one under each info line.
     app = cdk.App(context=cdk_json_context(), stack_traces=False)
     env = app.node.try_get_context("env") or "dev"
@@ -28,6 +37,11 @@ def main() -> int:
         print(error.render(), file=sys.stderr)
         return 2
     build(app, config)
+    if checks == "off":
+        print(f"{CHECKS_VARIABLE}=off: no cdk-nag or Control Tower checks; these templates "
+              "are for comparing only, never deploy them", file=sys.stderr)  # fmt: skip
+        app.synth()
+        return 0
     try:
         add_checks(app, config.env)
     except WaiverError as error:

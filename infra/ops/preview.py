@@ -73,11 +73,18 @@ def tree_state(top: Path, skip: Path | None = None) -> str:
 
 
 def _synth_ref(top: Path, commit: str, env: str, tmp: Path) -> synth.Templates:
-    """``env``'s templates at ``commit``, from a temporary ``git worktree`` of it."""
+    """``env``'s templates at ``commit``, from a temporary ``git worktree`` of it.
+
+    Without the security checks: the ref is only the baseline of the comparison
+    (what is deployed, or a branch), and a ref that fails them (a control added
+    since, a waiver removed) must not stop a preview of the tree that fixes it.
+    The working tree gets every check, as ``make synth`` and deploys do.
+    """
     checkout = tmp / "ref"
     git("worktree", "add", "--detach", "--quiet", str(checkout), commit, cwd=top)
     try:
-        return synth.start(checkout / ROOT.relative_to(top), env, tmp / "old").templates()
+        tree = checkout / ROOT.relative_to(top)
+        return synth.start(tree, env, tmp / "old", checks=False).templates()
     finally:
         git("worktree", "remove", "--force", str(checkout), cwd=top)
 

@@ -542,6 +542,17 @@ def test_app_exits_2_listing_every_problem() -> None:
     assert "Traceback" not in result.stderr
 
 
+def test_the_checks_switch_takes_on_or_off_only(
+    monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """APP_SECURITY_CHECKS (preview's baseline synth turns it off) takes two values."""
+    import app  # the entry point, in-process: it stops before building anything
+
+    monkeypatch.setenv("APP_SECURITY_CHECKS", "no")
+    assert app.main() == 2
+    assert capsys.readouterr().err == "APP_SECURITY_CHECKS=no: use on (the default) or off\n"
+
+
 def test_a_misspelt_service_in_a_variable_names_the_variable(tmp_path: Path) -> None:
     variable = "APP_CONFIG__SERVICES__FRONTND__DESIRED_COUNT"
     problems = errors_of(config_dir_with(tmp_path), environ={variable: "3"})

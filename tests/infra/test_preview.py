@@ -58,7 +58,12 @@ def edit(repo: Path, file: str, change: Any) -> None:
 def test_preview_end_to_end(repo: Path) -> None:
     """A ref checked out and synthesized beside the working tree (one synth each, at
     once), an in-place edit and a rename in one run, the same again as JSON with both
-    sides' templates from the cache, and the errors a user meets."""
+    sides' templates from the cache, and the errors a user meets. The ref fails the
+    security checks (Container Insights off) and the working tree fixes it: only the
+    working tree is checked, so the preview of the fix runs."""
+    edit(repo, "base.yaml", lambda d: d["cluster"].update(container_insights=False))
+    git(repo, "commit", "--quiet", "-am", "container insights off")
+    edit(repo, "base.yaml", lambda d: d["cluster"].update(container_insights=True))
     edit(repo, "dev.yaml", lambda d: d.update(services={"frontend": {"desired_count": 3}}))
     # A refactor that renames a construct: the flow log group (stateful) is replaced.
     stack = repo / "infra" / "network" / "stack.py"
@@ -76,7 +81,9 @@ def test_preview_end_to_end(repo: Path) -> None:
                         f"{old} -> {new}): its data or dependents go with it")  # fmt: skip
     assert "  ~ Service (ECS::Service): DesiredCount 1 -> 3" in lines
     assert f"  ~ FlowLogs (Logs::LogGroup) REPLACE (logical ID {old} -> {new})" in lines
-    assert lines[-2:] == ["unchanged: backend, cluster, storage",
+    # The fix of the ref's failed check: Container Insights and its log group.
+    assert any(line.startswith("  + InsightsLogs (Logs::LogGroup)") for line in lines), lines
+    assert lines[-2:] == ["unchanged: backend, storage",
                           "exit 3: 1 warning above: review it before deploying"]  # fmt: skip
     # The ref's templates and the working tree's, each under its own key.
     assert len(list((repo / ".cache" / "preview").glob("*.json"))) == 2

@@ -80,9 +80,12 @@ preview: deps
 cost: deps
 	$(PY) -m infra cost --env $(ENV)
 
+# A run starts some 25 Python processes (workers, synths, CLI calls) that import
+# the same modules: bytecode written by the first saves the rest compiling them
+# (and pytest rewriting the test modules' asserts), where the machine says not to.
 test: deps $(CHECKOV_VENV)/.installed
 	bin/system-deps
-	$(PY) -m pytest -n auto
+	PYTHONDONTWRITEBYTECODE= $(PY) -m pytest -n auto
 
 lint: deps
 	$(VENV)/bin/ruff check .

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import importlib.util
 import json
 import os
 import re
@@ -546,8 +547,12 @@ def test_the_checks_switch_takes_on_or_off_only(
     monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
 ) -> None:
     """APP_SECURITY_CHECKS (preview's baseline synth turns it off) takes two values."""
-    import app  # the entry point, in-process: it stops before building anything
-
+    # The entry point, in-process (it stops before building anything), loaded by
+    # path: the frontend's tests import a module named app of their own.
+    spec = importlib.util.spec_from_file_location("cdk_entry_point", ROOT / "app.py")
+    assert spec is not None and spec.loader is not None
+    app = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(app)
     monkeypatch.setenv("APP_SECURITY_CHECKS", "no")
     assert app.main() == 2
     assert capsys.readouterr().err == "APP_SECURITY_CHECKS=no: use on (the default) or off\n"

@@ -10,7 +10,7 @@ from __future__ import annotations
 from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass
 
-from infra.ops.diff import STATEFUL_SERVICE_TYPES, Diff, ResourceChange
+from infra.ops.diff import MISSING, STATEFUL_SERVICE_TYPES, Diff, ResourceChange
 
 # ECS task definitions are immutable revisions: "replacing" one registers the next
 # revision and the service rolls over to it; REPLACE would make that sound destructive.
@@ -47,7 +47,33 @@ def stateful_replaced_or_removed(diff: Diff) -> Iterator[Finding]:
         yield Finding(change, f"{what}: {loss}")
 
 
-CHECKS: tuple[Check, ...] = (stateful_replaced_or_removed,)
+JOINS = (
+    "joins Service Connect: its Cloud Map DNS name goes, and consumers cannot reach it "
+    "until their own stacks deploy"
+)
+LEAVES = (
+    "leaves Service Connect: consumers cannot reach it by its bare name until their own "
+    "stacks deploy"
+)
+
+
+def service_connect_switched(diff: Diff) -> Iterator[Finding]:
+    """An ECS service joining or leaving Service Connect: its DNS registration goes (or
+    comes) with this deploy, and consumers whose stacks deploy later use the old name
+    until they do (README: Service Connect)."""
+    for change in diff.resources:
+        if change.type != "AWS::ECS::Service" or change.action != "modify":
+            continue
+        for prop in change.changes:
+            if prop.path != ("ServiceConnectConfiguration",):
+                continue
+            if prop.old is MISSING:
+                yield Finding(change, JOINS)
+            elif prop.new is MISSING:
+                yield Finding(change, LEAVES)
+
+
+CHECKS: tuple[Check, ...] = (stateful_replaced_or_removed, service_connect_switched)
 
 
 def run_checks(diff: Diff, checks: Iterable[Check] = CHECKS) -> list[Finding]:

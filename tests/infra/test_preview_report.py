@@ -8,7 +8,13 @@ from collections.abc import Iterator
 import pytest
 
 from infra.config import AppConfig, load_config
-from infra.ops.checks import CHECKS, Finding, run_checks, stateful_replaced_or_removed
+from infra.ops.checks import (
+    CHECKS,
+    Finding,
+    run_checks,
+    service_connect_switched,
+    stateful_replaced_or_removed,
+)
 from infra.ops.diff import MISSING, Diff, PropertyChange, ResourceChange
 from infra.ops.preview_report import as_json, exit_code, print_human, summary
 
@@ -67,6 +73,26 @@ def test_stateful_replacements_and_removals_are_found(resource: ResourceChange, 
                                              stateful=True)])  # fmt: skip
 def test_in_place_or_stateless_changes_are_not_findings(resource: ResourceChange) -> None:
     assert run_checks(diff(resource)) == []
+
+
+def test_switching_service_connect_is_a_finding_both_ways() -> None:
+    connect = {"Enabled": True, "Namespace": "arn:aws:servicediscovery:eu-west-1:1:namespace/ns-1"}
+
+    def switch(old: object, new: object) -> ResourceChange:
+        return change(BACKEND, "Service", "AWS::ECS::Service", changes=[
+            PropertyChange(("ServiceConnectConfiguration",), old, new, create_only=False)])  # fmt: skip
+
+    on, off = switch(MISSING, connect), switch(connect, MISSING)
+    found = run_checks(diff(on))
+    assert [f.message for f in found] == ["joins Service Connect: its Cloud Map DNS name goes, "
+                                          "and consumers cannot reach it until their own stacks deploy"]  # fmt: skip
+    assert [f.message for f in service_connect_switched(diff(off))] == [
+        "leaves Service Connect: consumers cannot reach it by its bare name until their own "
+        "stacks deploy"]  # fmt: skip
+    # A change inside an existing configuration, or any other property, is not one.
+    inside = change(BACKEND, "Service", "AWS::ECS::Service", changes=[
+        PropertyChange(("ServiceConnectConfiguration", "Enabled"), True, False, False)])  # fmt: skip
+    assert list(service_connect_switched(diff(inside, SCALE))) == []
 
 
 def test_exit_codes() -> None:

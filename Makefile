@@ -37,10 +37,14 @@ help:
 	@echo "make bench                      synth and frontend benchmarks"
 	@echo "make clean                      remove cdk.out and tool caches"
 
+# The import at the end: jsii unpacks each library's JavaScript (aws-cdk-lib:
+# about 200 MB) into ~/.cache/aws/jsii on first use; once here, at install,
+# not in each process that synthesizes first on a fresh machine.
 $(VENV)/.installed: requirements.txt requirements-dev.txt frontend/requirements.txt constraints.txt
 	python3 -m venv $(VENV)
 	$(PY) -m pip install --quiet --upgrade pip
 	$(PY) -m pip install --quiet -r requirements-dev.txt -c constraints.txt
+	$(PY) -c "import aws_cdk, cdk_nag, cdklabs.cdk_validator_cfnguard"
 	touch $@
 
 node_modules/.installed: package.json package-lock.json

@@ -28,6 +28,12 @@ def main() -> int:
     if checks not in ("on", "off"):
         print(f"{CHECKS_VARIABLE}={checks}: use on (the default) or off", file=sys.stderr)
         return 2
+    # The cdk CLI sets CDK_CLI_VERSION for the app it runs: a variable left set
+    # from a preview job must not let a deploy skip the checks.
+    if checks == "off" and os.environ.get("CDK_CLI_VERSION"):
+        print(f"{CHECKS_VARIABLE}=off: the checks cannot be turned off under the cdk CLI "
+              "(only preview's own baseline synth runs without them)", file=sys.stderr)  # fmt: skip
+        return 2
     # No stack traces in metadata: the CLI would print one under each info line.
     app = cdk.App(context=cdk_json_context(), stack_traces=False)
     env = app.node.try_get_context("env") or "dev"

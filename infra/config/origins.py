@@ -155,10 +155,13 @@ def pydantic_line(error: Any, origins: Origins) -> str:
         message = message.removeprefix("Value error, ")
     elif kind in ("model_type", "dict_type") and _is_secret(path) and error.get("input"):
         given = error["input"]
-        message = (
-            f"{given!r}: say where it is kept: {{ssm: {given}}} for an SSM parameter, "
-            "or {secrets_manager: <the secret's complete ARN>}"
-        )
+        if isinstance(given, str) and ":secretsmanager:" in given:
+            message = f"{given!r}: say where it is kept: {{secrets_manager: {given}}}"
+        else:
+            message = (
+                f"{given!r}: say where it is kept: {{ssm: {given}}} for an SSM parameter, "
+                "or {secrets_manager: <the secret's complete ARN>}"
+            )
     elif kind in ("model_type", "dict_type") and _is_scalar(error.get("input")):
         message = _not_a_mapping(error["input"])
     elif kind in ("dict_type", "model_type") and isinstance(error.get("input"), list) and path:

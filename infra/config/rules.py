@@ -41,6 +41,7 @@ def check_rules(config: AppConfig) -> Iterator[Problem]:
     yield from _graph_rules(connects_to_graph(config.services))
     yield from _storage_rules(config.storage, config.services)
     yield from _id_rules({name: ("services", name) for name in config.services})
+    yield from _pinned_region_rules(config)
 
 
 def partial_rules(raw: Mapping[str, Any], broken: list[tuple[str | int, ...]]) -> Iterator[Problem]:
@@ -219,6 +220,26 @@ def _secret_rules(at: tuple[str, ...], secret: SecretConfig) -> Iterator[Problem
         yield Problem(at, "set exactly one of ssm (a parameter) or secrets_manager (a secret)")
     if secret.field is not None and secret.secrets_manager is None:
         yield Problem((*at, "field"), "picks a key of a JSON secret: only with secrets_manager")
+    stored = secret.secrets_manager or secret.ssm or ""
+    if secret.kms_key is not None and stored.startswith("arn:"):
+        where, key = stored.split(":")[3], secret.kms_key.split(":")[3]
+        if where != key:
+            yield Problem((*at, "kms_key"), f"is in {key}, the secret in {where}: SSM and "
+                          "Secrets Manager decrypt with a key of their own region")  # fmt: skip
+
+
+def _pinned_region_rules(config: AppConfig) -> Iterator[Problem]:
+    """With ``region`` pinned, the CDK refuses an SSM parameter ARN of another region."""
+    for name, svc in config.services.items():
+        for variable, secret in svc.secrets.items():
+            arn = secret.ssm or ""
+            if config.region and arn.startswith("arn:") and arn.split(":")[3] != config.region:
+                yield Problem(
+                    ("services", name, "secrets", variable, "ssm"),
+                    f"is in {arn.split(':')[3]}, and this env is pinned to {config.region}: "
+                    "the CDK can only read parameters of the stack's region by ARN; copy it "
+                    f"to {config.region}",
+                )
 
 
 def _storage_rules(
@@ -239,15 +260,16 @@ def _storage_rules(
                 f"unless storage.volumes.{volume}.shared is true",
             )
         if settings is not None and settings.owner is not None:
-            if settings.owner.split(":")[0].lstrip("0") == "":
-                yield Problem(("storage", "volumes", volume, "owner"), "uid 0 is root; "
-                              "use the uid:gid the image writes as")  # fmt: skip
             continue
         users = {services[n].user for n in names}
         for name in names:
             if services[name].runs_as_image_user:
-                example = "postgres-alpine: '70:70'" if "postgres" in (
-                    services[name].image or "") else "the USER its Dockerfile names"  # fmt: skip
+                image = services[name].image or ""
+                example = (
+                    "postgres images: '70:70' on alpine, '999:999' on Debian"
+                    if "postgres" in image
+                    else "the USER its Dockerfile names"
+                )
                 yield Problem(
                     ("services", name, "user"),
                     f"with user: image, set storage.volumes.{volume}.owner to the uid:gid "
@@ -262,6 +284,9 @@ def _storage_rules(
                     f"set storage.volumes.{volume}.owner to the one uid:gid they share",
                 )
     for volume, listed in storage.volumes.items():
+        if listed.owner is not None and listed.owner.split(":")[0].lstrip("0") == "":
+            yield Problem(("storage", "volumes", volume, "owner"), "uid 0 is root; "
+                          "use the uid:gid the image writes as")  # fmt: skip
         # Kept with its data while nothing mounts it: it needs an owner of its
         # own; without one it is most likely a misspelt name.
         if volume not in mounts and listed.owner is None:
@@ -346,21 +371,10 @@ def ignored_keys(config: AppConfig) -> list[Ignored]:
     With ``autoscaling`` the service's template has no desired count (a deploy
     would otherwise reset what the scaler chose, see infra/services/service.py):
     a new service starts at ``min`` and the scaler keeps it between ``min`` and
-    ``max``, so ``desired_count`` does nothing there. ``public:`` with nothing
-    after it (null) is no load balancer at all, which is rarely what was meant.
+    ``max``, so ``desired_count`` does nothing there.
     """
     found = []
     for name, svc in config.services.items():
-        # `public:` with nothing after it: easily meant as "public, with defaults".
-        if svc.public is None and "public" in svc.model_fields_set:
-            found.append(
-                Ignored(
-                    ("services", name, "public"),
-                    "empty",
-                    "it holds nothing, so there is no load balancer; write public: {} "
-                    "for one with the defaults",
-                )
-            )
         # model_fields_set: written in a file or variable, not left to its default.
         if svc.autoscaling is not None and "desired_count" in svc.model_fields_set:
             scaling = svc.autoscaling

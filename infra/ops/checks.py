@@ -58,12 +58,14 @@ LEAVES = (
 
 
 def service_connect_switched(diff: Diff) -> Iterator[Finding]:
-    """An ECS service joining or leaving Service Connect: its DNS registration goes (or
-    comes) with this deploy, and consumers whose stacks deploy later use the old name
-    until they do (README: Service Connect)."""
+    """A service others connect to joining or leaving Service Connect: its DNS
+    registration goes (or comes) with this deploy, and consumers whose stacks deploy
+    later use the old name until they do (README: Service Connect)."""
     for change in diff.resources:
         if change.type != "AWS::ECS::Service" or change.action != "modify":
             continue
+        if change.stack not in diff.consumed_stacks:
+            continue  # nothing reaches it by name (a public frontend, a worker)
         for prop in change.changes:
             if prop.path != ("ServiceConnectConfiguration",):
                 continue

@@ -86,6 +86,8 @@ class Diff:
     stacks_removed: list[str]
     stacks_unchanged: list[str]
     resources: list[ResourceChange]
+    # The stacks of services that others connect to (for checks about their peers).
+    consumed_stacks: frozenset[str] = frozenset()
 
     @property
     def changed(self) -> bool:
@@ -189,6 +191,7 @@ def compare(
     old: Mapping[str, Mapping[str, Any]],
     new: Mapping[str, Mapping[str, Any]],
     stateful_stacks: frozenset[str] = frozenset(),
+    consumed_stacks: frozenset[str] = frozenset(),
 ) -> Diff:
     """The differences from ``old`` to ``new`` templates (by stack name)."""
     common = sorted(set(old) & set(new))
@@ -205,6 +208,7 @@ def compare(
         stacks_removed=sorted(set(old) - set(new)),
         stacks_unchanged=[s for s in common if s not in changed],
         resources=resources,
+        consumed_stacks=consumed_stacks,
     )
 
 

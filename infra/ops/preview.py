@@ -96,6 +96,13 @@ def stateful_stacks(config: AppConfig) -> frozenset[str]:
     )
 
 
+def consumed_stacks(config: AppConfig) -> frozenset[str]:
+    """The stacks of services that another service connects to."""
+    return frozenset(
+        config.stack_name(peer) for svc in config.services.values() for peer in svc.connects_to
+    )
+
+
 def preview(config: AppConfig, against: str = "HEAD", use_cache: bool = True) -> Diff:
     """Templates of ``config.env`` from the working tree compared with those at ``against``."""
     top = Path(git("rev-parse", "--show-toplevel"))
@@ -131,7 +138,7 @@ def preview(config: AppConfig, against: str = "HEAD", use_cache: bool = True) ->
     for file, hit, templates in ((ref_file, ref_hit, before), (tree_file, tree_hit, after)):
         if not hit:  # a side read from the cache is there already
             file.write_text(json.dumps(templates))
-    return compare(before, after, stateful_stacks(config))
+    return compare(before, after, stateful_stacks(config), consumed_stacks(config))
 
 
 __all__ = ["PreviewError", "preview", "stateful_stacks"]

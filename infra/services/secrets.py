@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 
-from aws_cdk import Annotations, Stack
+from aws_cdk import Annotations
 from aws_cdk import aws_ecs as ecs
 from aws_cdk import aws_iam as iam
 from aws_cdk import aws_secretsmanager as secretsmanager
@@ -22,8 +22,9 @@ class ExistingSecrets(Construct):
     that role read on exactly these parameters and secrets when the container
     names them. A customer-managed key named in config is granted here, by
     :meth:`grant_decrypt`: ``kms:Decrypt`` on that key only, and only through
-    the service that stores the secret (aws-cdk-lib's own grant of an imported
-    key asks the key's policy, which it cannot change, and is dropped).
+    the service that stores the secret, in the key's region (aws-cdk-lib has no
+    key option for a parameter imported by ARN, and its Secrets Manager grant
+    carries no such condition).
     Nothing is created and no value is in a template.
     """
 
@@ -57,7 +58,7 @@ class ExistingSecrets(Construct):
             Annotations.of(self).acknowledge_warning(
                 "aws-cdk-lib/aws-ssm:crossAccountReferenceSameRegion",
                 "A parameter named by ARN is read where the ARN says; ECS reads one of "
-                "another account only if it is shared with this one and in the task's region.",
+                "another account only if its owner shares it (and its key) with this one.",
             )
             return parameter
         return ssm.StringParameter.from_secure_string_parameter_attributes(
@@ -66,8 +67,9 @@ class ExistingSecrets(Construct):
 
     def grant_decrypt(self, role: iam.IRole) -> None:
         """Let ``role`` decrypt with each named key, through SSM or Secrets Manager only."""
-        region = Stack.of(self).region
         for key, services in sorted(self._keys.items()):
+            # The service decrypts with a key in its own region: the key's.
+            region = key.split(":")[3]
             role.add_to_principal_policy(
                 iam.PolicyStatement(
                     actions=["kms:Decrypt"],

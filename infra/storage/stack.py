@@ -15,7 +15,8 @@ from infra.storage.volume import DurableVolume, Owner
 
 
 class StorageStack(Stack):
-    """One :class:`DurableVolume` per named volume that a service mounts.
+    """One :class:`DurableVolume` per named volume: each one a service mounts, and
+    each one listed under ``storage.volumes`` with an owner (kept while unmounted).
 
     The volumes live in a stack of their own, so that replacing, renaming or
     deleting a service's stack never touches its data: a redeployed service

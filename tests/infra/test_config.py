@@ -171,6 +171,13 @@ BAD_DEV_YAML = [
     ("services: {frontend: {secrets: {API_KEY: {ssm: /app/key, version: 2}}}}",
      "services.frontend.secrets.API_KEY.version: unknown key"),
     ("cluster: {service_connect: yes please}", "cluster.service_connect: 'yes please'"),
+    ("services: {frontend: {secrets: {API_KEY: {ssm: 'arn:aws:ssm:us-east-1:123456789012:parameter/k', kms_key: 'arn:aws:kms:eu-west-1:123456789012:key/k-1'}}}}",
+     "services.frontend.secrets.API_KEY.kms_key: is in eu-west-1, the secret in us-east-1: SSM and Secrets Manager decrypt with a key of their own region"),
+    ('account: "123456789012"\nregion: eu-west-1\navailability_zones: [eu-west-1a, eu-west-1b]\nservices: {frontend: {secrets: {API_KEY: {ssm: "arn:aws:ssm:us-east-1:123456789012:parameter/k"}}}}',
+     "services.frontend.secrets.API_KEY.ssm: is in us-east-1, and this env is pinned to eu-west-1"),
+    ("storage: {volumes: {kept: {owner: '0'}}}", "storage.volumes.kept.owner: uid 0 is root"),
+    ("services: {frontend: {secrets: {API_KEY: 'arn:aws:secretsmanager:eu-west-1:123456789012:secret:x-AbCdEf'}}}",
+     "services.frontend.secrets.API_KEY: 'arn:aws:secretsmanager:eu-west-1:123456789012:secret:x-AbCdEf': say where it is kept: {secrets_manager: arn:aws:secretsmanager"),
     # Compose's list forms, and a secret given as a bare name.
     ("services: {backend: {volumes: ['redis-data:/data']}}",
      "services.backend.volumes: is a list; write a mapping of volume name to path, e.g. redis-data: /data (compose's '- redis-data:/data')"),
@@ -476,15 +483,12 @@ def test_desired_count_with_autoscaling_is_an_advisory_not_a_setting(tmp_path: P
     assert advisories(load_config("dev", outside, environ={})) == [IGNORED.format(1, 4)]
 
 
-def test_an_empty_public_is_an_advisory(tmp_path: Path) -> None:
-    """``public:`` with nothing after it is valid YAML for null: no load balancer."""
+def test_an_empty_public_is_no_load_balancer(tmp_path: Path) -> None:
+    """``public:`` with nothing after it is YAML's null: how an env drops the load
+    balancer base.yaml gives a service (README: the public row)."""
     empty = dev_with(tmp_path, "services:\n  frontend:\n    public:\n")
     config = load_config("dev", empty, environ={})
-    assert config.services["frontend"].public is None
-    assert advisories(config) == [
-        "services.frontend.public is ignored: it holds nothing, so there is no load balancer; "
-        "write public: {} for one with the defaults"
-    ]
+    assert config.services["frontend"].public is None and advisories(config) == []
 
 
 def test_autoscaling_needs_no_desired_count(tmp_path: Path) -> None:
@@ -556,6 +560,11 @@ def test_the_checks_switch_takes_on_or_off_only(
     monkeypatch.setenv("APP_SECURITY_CHECKS", "no")
     assert app.main() == 2
     assert capsys.readouterr().err == "APP_SECURITY_CHECKS=no: use on (the default) or off\n"
+    # Left set in a shell that then deploys: the cdk CLI runs the app, and it refuses.
+    monkeypatch.setenv("APP_SECURITY_CHECKS", "off")
+    monkeypatch.setenv("CDK_CLI_VERSION", "2.1148.1")
+    assert app.main() == 2
+    assert "cannot be turned off under the cdk CLI" in capsys.readouterr().err
 
 
 def test_a_misspelt_service_in_a_variable_names_the_variable(tmp_path: Path) -> None:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import json
 from collections.abc import Iterator
 
@@ -16,6 +17,7 @@ from infra.ops.checks import (
     stateful_replaced_or_removed,
 )
 from infra.ops.diff import MISSING, Diff, PropertyChange, ResourceChange
+from infra.ops.preview import consumed_stacks
 from infra.ops.preview_report import as_json, exit_code, print_human, summary
 
 STACKS = [f"timestamper-dev-{p}" for p in ("network", "cluster", "backend", "frontend")]
@@ -75,6 +77,16 @@ def test_in_place_or_stateless_changes_are_not_findings(resource: ResourceChange
     assert run_checks(diff(resource)) == []
 
 
+def consumed(found: Diff) -> Diff:
+    """``found`` as preview gives it for the shipped config: the frontend connects to
+    the backend."""
+    return dataclasses.replace(found, consumed_stacks=frozenset({BACKEND}))
+
+
+def test_the_consumed_stacks_are_those_others_connect_to(config: AppConfig) -> None:
+    assert consumed_stacks(config) == frozenset({BACKEND})
+
+
 def test_switching_service_connect_is_a_finding_both_ways() -> None:
     connect = {"Enabled": True, "Namespace": "arn:aws:servicediscovery:eu-west-1:1:namespace/ns-1"}
 
@@ -83,16 +95,18 @@ def test_switching_service_connect_is_a_finding_both_ways() -> None:
             PropertyChange(("ServiceConnectConfiguration",), old, new, create_only=False)])  # fmt: skip
 
     on, off = switch(MISSING, connect), switch(connect, MISSING)
-    found = run_checks(diff(on))
+    # Only a service others connect to: nothing reaches the frontend by name.
+    assert run_checks(diff(on)) == []
+    found = run_checks(consumed(diff(on)))
     assert [f.message for f in found] == ["joins Service Connect: its Cloud Map DNS name goes, "
                                           "and consumers cannot reach it until their own stacks deploy"]  # fmt: skip
-    assert [f.message for f in service_connect_switched(diff(off))] == [
+    assert [f.message for f in service_connect_switched(consumed(diff(off)))] == [
         "leaves Service Connect: consumers cannot reach it by its bare name until their own "
         "stacks deploy"]  # fmt: skip
     # A change inside an existing configuration, or any other property, is not one.
     inside = change(BACKEND, "Service", "AWS::ECS::Service", changes=[
         PropertyChange(("ServiceConnectConfiguration", "Enabled"), True, False, False)])  # fmt: skip
-    assert list(service_connect_switched(diff(inside, SCALE))) == []
+    assert list(service_connect_switched(consumed(diff(inside, SCALE)))) == []
 
 
 def test_exit_codes() -> None:

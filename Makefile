@@ -59,8 +59,11 @@ $(CHECKOV_VENV)/.installed: requirements-checkov.txt
 # checkov (a 290 MB venv of its own) only for the targets that run it.
 deps: $(VENV)/.installed node_modules/.installed
 
-# cdk-nag runs inside every synth: an unacknowledged finding fails it.
+# cdk-nag runs inside every synth: an unacknowledged finding fails it. A fresh
+# cdk.out: templates of another env or a removed service would otherwise stay
+# beside this env's, and `checkov -d cdk.out` would read them.
 synth: deps
+	rm -rf cdk.out
 	$(CDK) synth $(CDK_FLAGS) --quiet
 
 # A fresh cdk.out, so only this env's templates are checked.

@@ -76,7 +76,10 @@ def make_dry_run(*args: str) -> str:
 
 
 def test_only_the_targets_that_run_checkov_build_its_venv() -> None:
-    assert ".venv-checkov" not in make_dry_run("synth")
+    synth = make_dry_run("synth")
+    assert ".venv-checkov" not in synth
+    # Only this env's templates in cdk.out, for a plain `checkov -d cdk.out`.
+    assert synth.index("rm -rf cdk.out") < synth.index("cdk synth")
     for target in ("checkov", "test"):
         assert "python3 -m venv .venv-checkov" in make_dry_run(target), target
 

@@ -96,7 +96,8 @@ def build(app: cdk.App, config: AppConfig) -> Stacks:
     for name in config.service_order():
         service = config.services[name]
         peers = [stacks.services[peer] for peer in service.connects_to]
-        volumes = stacks.storage.volumes if stacks.storage and service.volumes else {}
+        # The config rules put every mounted volume in the storage stack.
+        mounted = {v: stacks.storage.volumes[v] for v in service.volumes} if stacks.storage else {}
         stack = ServiceStack(
             app,
             config.stack_name(name),
@@ -111,9 +112,9 @@ def build(app: cdk.App, config: AppConfig) -> Stacks:
             service_connect=config.cluster.service_connect,
             # The config rules refuse connects_to a worker (it has no endpoint).
             connects_to=[peer.endpoint for peer in peers if peer.endpoint is not None],
-            volumes={volume: volumes[volume] for volume in service.volumes},
+            volumes=mounted,
         )
-        if volumes and stacks.storage:
+        if mounted and stacks.storage:
             stack.add_stack_dependency(stacks.storage)
         for peer in peers:
             # Implied by the references already; stated so the order never

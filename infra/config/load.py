@@ -23,7 +23,7 @@ from pydantic_settings import (
 
 from infra.config.errors import ConfigError
 from infra.config.files import Document, read
-from infra.config.model import ENV_PREFIX, AppConfig
+from infra.config.model import ENV_PREFIX, AppConfig, long_form
 from infra.config.origins import Origins, error_path, pydantic_line
 from infra.config.rules import check_rules, partial_rules
 from infra.paths import BASE_FILE, CONFIG_DIR
@@ -54,8 +54,8 @@ def _long_forms(data: dict[str, Any]) -> dict[str, Any]:
     if not isinstance(services, dict):
         return data
     expanded = {
-        name: {**service, "build": {"context": service["build"]}}
-        if isinstance(service, dict) and isinstance(service.get("build"), str)
+        name: {key: long_form(key, value) for key, value in service.items()}
+        if isinstance(service, dict)
         else service
         for name, service in services.items()
     }

@@ -242,8 +242,19 @@ class SecretConfig(_Strict):
     kms_key: str | None = Field(None, pattern=KMS_KEY_ARN)
 
 
+# Short forms: a service key written as one text stands for this one key of its
+# long form (``build: frontend`` is ``build: {context: frontend}``).
+SHORT_FORMS = {"build": "context"}
+
+
+def long_form(key: str, value: object) -> object:
+    """``value`` of service key ``key`` in its long form (a mapping), when it is short."""
+    short = SHORT_FORMS.get(key)
+    return {short: value} if short is not None and isinstance(value, str) else value
+
+
 def _long_form_build(value: object) -> object:
-    return {"context": value} if isinstance(value, str) else value
+    return long_form("build", value)
 
 
 class ServiceConfig(_Strict):
@@ -297,6 +308,16 @@ class ServiceConfig(_Strict):
         return self.user == "image"
 
 
+def mounts_of(services: Mapping[str, ServiceConfig]) -> dict[str, dict[str, str]]:
+    """Each volume the ``services`` mount, and its mounts (service -> path), in the
+    order the services come."""
+    found: dict[str, dict[str, str]] = {}
+    for name, service in services.items():
+        for volume, path in service.volumes.items():
+            found.setdefault(volume, {})[name] = path
+    return found
+
+
 def connects_to_graph(services: Mapping[str, ServiceConfig]) -> dict[str, list[str]]:
     """Each service and the services it connects to: the graph deploys follow."""
     return {name: service.connects_to for name, service in services.items()}
@@ -337,11 +358,7 @@ class AppConfig(BaseSettings):
 
     def mounts(self) -> dict[str, dict[str, str]]:
         """Each volume any service mounts, and its mounts: service -> path."""
-        found: dict[str, dict[str, str]] = {}
-        for name, service in self.services.items():
-            for volume, path in service.volumes.items():
-                found.setdefault(volume, {})[name] = path
-        return found
+        return mounts_of(self.services)
 
     def volume_names(self) -> list[str]:
         """Every volume the storage stack holds: those mounted, and those listed

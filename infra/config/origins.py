@@ -13,7 +13,7 @@ from typing import Any
 
 from infra.config.errors import Problem
 from infra.config.files import Document
-from infra.config.model import ENV_DELIMITER, ENV_PREFIX, PATTERN_HELP, keys_at
+from infra.config.model import ENV_DELIMITER, ENV_PREFIX, PATTERN_HELP, SHORT_FORMS, keys_at
 
 
 def _path(path: tuple[str | int, ...]) -> str:
@@ -83,10 +83,6 @@ class Origins:
                 ):
                     return layer.label
         return "default"
-
-
-# Short forms: the key and the one key of the long form it sets (build: dir).
-SHORT_FORMS = {"build": "context"}
 
 
 def _owns(path: tuple[str | int, ...], depth: int, value: Any) -> bool:

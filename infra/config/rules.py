@@ -26,6 +26,7 @@ from infra.config.model import (
     StorageConfig,
     connects_to_graph,
     join_values,
+    mounts_of,
 )
 from infra.names import pascal
 from infra.paths import ROOT
@@ -144,7 +145,7 @@ def _service_rules(
             )
     if len(set(svc.connects_to)) != len(svc.connects_to):
         yield Problem((*at, "connects_to"), "lists a service twice")
-    if not svc.runs_as_image_user and svc.user.split(":")[0].lstrip("0") == "":
+    if not svc.runs_as_image_user and _is_root(svc.user):
         yield Problem((*at, "user"), "uid 0 is root; use the image's unprivileged uid")
     if svc.port is None:
         for key in ("public", "auth"):
@@ -164,6 +165,11 @@ def _service_rules(
         elif key in svc.environment:
             yield Problem((*at, "secrets", key), "is also in environment; keep one of the two")
     yield from _count_rules(at, svc)
+
+
+def _is_root(user: str) -> bool:
+    """Whether a numeric ``uid[:gid]`` is uid 0 (however many zeros)."""
+    return user.split(":")[0].lstrip("0") == ""
 
 
 def _image_rules(at: tuple[str, ...], svc: ServiceConfig) -> Iterator[Problem]:
@@ -246,10 +252,7 @@ def _storage_rules(
     storage: StorageConfig, services: Mapping[str, ServiceConfig]
 ) -> Iterator[Problem]:
     """Who mounts each volume: one service unless shared, with one owner."""
-    mounts: dict[str, list[str]] = {}
-    for name, svc in services.items():
-        for volume in svc.volumes:
-            mounts.setdefault(volume, []).append(name)
+    mounts = {volume: list(by) for volume, by in mounts_of(services).items()}
     for volume, names in mounts.items():
         settings = storage.volumes.get(volume)
         shared = settings is not None and settings.shared
@@ -284,7 +287,7 @@ def _storage_rules(
                     f"set storage.volumes.{volume}.owner to the one uid:gid they share",
                 )
     for volume, listed in storage.volumes.items():
-        if listed.owner is not None and listed.owner.split(":")[0].lstrip("0") == "":
+        if listed.owner is not None and _is_root(listed.owner):
             yield Problem(("storage", "volumes", volume, "owner"), "uid 0 is root; "
                           "use the uid:gid the image writes as")  # fmt: skip
         # Kept with its data while nothing mounts it: it needs an owner of its

@@ -26,6 +26,7 @@ TARGET_GROUP = "AWS::ElasticLoadBalancingV2::TargetGroup"
 SCALABLE_TARGET = "AWS::ApplicationAutoScaling::ScalableTarget"
 SCALING_POLICY = "AWS::ApplicationAutoScaling::ScalingPolicy"
 DISCOVERY = "AWS::ServiceDiscovery::Service"
+POLICY = "AWS::IAM::Policy"
 # The config's removal_policy as the DeletionPolicy CloudFormation gets.
 DELETION_POLICY = {"destroy": "Delete", "retain": "Retain"}
 
@@ -67,3 +68,13 @@ def exported(synth: Synth, reference: Mapping[str, Any], part: str | None = None
     target = reference["Fn::GetStackOutput"]
     assert part is None or target["StackName"] == synth.config.stack_name(part)
     return synth.templates[target["StackName"]]["Outputs"][target["OutputName"]]["Value"]
+
+
+def role_statements(template: Template, role: str) -> list[Any]:
+    """Statements of the inline policies attached to the task definition's ``role``
+    (``ExecutionRoleArn`` or ``TaskRoleArn``)."""
+    arn = Capture()
+    template.has_resource_properties(TASK, {role: {"Fn::GetAtt": [arn, "Arn"]}})
+    attached = {"Properties": {"Roles": Match.array_with([{"Ref": arn.as_string()}])}}
+    return [statement for policy in template.find_resources(POLICY, attached).values()
+            for statement in policy["Properties"]["PolicyDocument"]["Statement"]]  # fmt: skip

@@ -23,17 +23,18 @@ from tests.infra.templates import (
     DISCOVERY,
     GROUP,
     INGRESS,
+    POLICY,
     SERVICE,
     SUBNET,
     container,
     exported,
+    role_statements,
     task_group,
 )
 
 FILE_SYSTEM = "AWS::EFS::FileSystem"
 ACCESS_POINT = "AWS::EFS::AccessPoint"
 MOUNT_TARGET = "AWS::EFS::MountTarget"
-POLICY = "AWS::IAM::Policy"
 
 
 def statements(template: Template) -> list[dict[str, Any]]:
@@ -244,7 +245,8 @@ def test_existing_secrets_become_ecs_secrets_read_by_the_execution_role(
     assert json.dumps(secrets["WEBHOOK_KEY"]).endswith(':parameter/webhook-key"]]}')
     # The execution role reads exactly these (and the peers' passwords), nothing more.
     granted: dict[str, set[str]] = {}
-    for statement in statements(worker):
+    execution = role_statements(worker, "ExecutionRoleArn")
+    for statement in execution:
         for action in actions(statement):
             granted.setdefault(action.split(":")[0], set()).update(
                 json.dumps(r) for r in resources(statement)
@@ -255,7 +257,7 @@ def test_existing_secrets_become_ecs_secrets_read_by_the_execution_role(
     assert {json.dumps(smtp["secrets_manager"]), json.dumps(signing["secrets_manager"])} <= managed
     assert len(managed) == 4  # and the backend's and the db's passwords
     # Decrypt with each named key, through the service that stores its secret only.
-    decrypt = [s for s in statements(worker) if "kms:Decrypt" in actions(s)]
+    decrypt = [s for s in execution if "kms:Decrypt" in actions(s)]
     by_key: dict[str, list[Any]] = {}
     for statement in decrypt:
         for key in resources(statement):

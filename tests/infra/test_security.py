@@ -12,7 +12,7 @@ from typing import Any
 
 import aws_cdk as cdk
 import pytest
-from aws_cdk.assertions import Capture, Match, Template
+from aws_cdk.assertions import Capture, Match
 from cdklabs.cdk_validator_cfnguard import CfnGuardValidator
 
 from infra.compliance import checkov_skips, stack_relative_path
@@ -42,12 +42,12 @@ from tests.infra.templates import (
     TASK,
     container,
     exported,
+    role_statements,
 )
 
 pytestmark = pytest.mark.end_to_end  # checkov
 
 SECRET = "AWS::SecretsManager::Secret"
-POLICY = "AWS::IAM::Policy"
 BUCKET = "AWS::S3::Bucket"
 BUCKET_POLICY = "AWS::S3::BucketPolicy"
 
@@ -391,16 +391,6 @@ def test_password_reaches_redis_and_its_clients_as_ecs_secrets(synth: Synth) -> 
             TASK, {"ContainerDefinitions": Match.array_with([in_plain_sight])}, 0
         )
     assert "requirepass" in " ".join(redis["Command"])
-
-
-def role_statements(template: Template, role: str) -> list[Any]:
-    """Statements of the inline policies attached to the task definition's ``role``
-    (``ExecutionRoleArn`` or ``TaskRoleArn``)."""
-    arn = Capture()
-    template.has_resource_properties(TASK, {role: {"Fn::GetAtt": [arn, "Arn"]}})
-    attached = {"Properties": {"Roles": Match.array_with([{"Ref": arn.as_string()}])}}
-    return [statement for policy in template.find_resources(POLICY, attached).values()
-            for statement in policy["Properties"]["PolicyDocument"]["Statement"]]  # fmt: skip
 
 
 def test_only_the_execution_roles_of_its_users_read_the_secret(synth: Synth) -> None:

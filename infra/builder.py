@@ -10,6 +10,7 @@ import aws_cdk as cdk
 
 from infra.cluster.stack import ClusterStack
 from infra.config import AppConfig, ignored_keys
+from infra.monitoring.stack import DashboardStack
 from infra.network.stack import NetworkStack
 from infra.paths import CDK_JSON
 from infra.services.stack import ServiceStack
@@ -32,10 +33,12 @@ class Stacks:
     cluster: ClusterStack
     storage: StorageStack | None = None
     services: dict[str, ServiceStack] = field(default_factory=dict)
+    dashboard: DashboardStack | None = None
 
     def all(self) -> list[cdk.Stack]:
         storage = [self.storage] if self.storage else []
-        return [self.network, self.cluster, *storage, *self.services.values()]
+        dashboard = [self.dashboard] if self.dashboard else []
+        return [self.network, self.cluster, *storage, *self.services.values(), *dashboard]
 
 
 def volume_owners(config: AppConfig) -> dict[str, Owner]:
@@ -80,6 +83,7 @@ def build(app: cdk.App, config: AppConfig) -> Stacks:
         vpc=network.vpc,
         config=config.cluster,
         logging=config.logging,
+        alarms=config.alarms,
     )
     stacks = Stacks(network=network, cluster=cluster)
     if config.volume_names():
@@ -109,6 +113,9 @@ def build(app: cdk.App, config: AppConfig) -> Stacks:
             logging=config.logging,
             cluster=cluster.cluster,
             namespace=cluster.namespace,
+            alarm_topic=cluster.alarm_topic,
+            alarms=config.alarms,
+            container_insights=config.cluster.container_insights,
             service_connect=config.cluster.service_connect,
             # The config rules refuse connects_to a worker (it has no endpoint).
             connects_to=[peer.endpoint for peer in peers if peer.endpoint is not None],
@@ -122,6 +129,17 @@ def build(app: cdk.App, config: AppConfig) -> Stacks:
             stack.add_stack_dependency(peer)
         cdk.Tags.of(stack).add("service", name)
         stacks.services[name] = stack
+    stacks.dashboard = DashboardStack(
+        app,
+        config.stack_name("dashboard"),
+        **common("CloudWatch dashboard"),
+        name=f"{config.app}-{config.env}",
+        services=[stack.metrics for stack in stacks.services.values()],
+        alarm_names=[name for stack in stacks.services.values() for name in stack.alarm_names],
+    )
+    for stack in stacks.services.values():
+        # Implied by the metrics' references; stated so the dashboard always goes last.
+        stacks.dashboard.add_stack_dependency(stack)
     for ignored in ignored_keys(config):
         # A synth warning on the service's stack, with the key and what to edit instead.
         _, service_name, *_ = ignored.path

@@ -9,6 +9,7 @@ from aws_cdk import aws_logs as logs
 from constructs import Construct
 
 from infra.config import LoggingConfig, Removal
+from infra.keys import only_aws_resources_get_grants
 
 # The construct ID of each stack's logs key, at the stack's top level.
 KEY_ID = "LogsKey"
@@ -62,20 +63,7 @@ def logs_key(scope: Construct, config: LoggingConfig) -> kms.Key:
             },
         )
     )
-    key.add_to_resource_policy(
-        iam.PolicyStatement(
-            effect=iam.Effect.DENY,
-            principals=[iam.AnyPrincipal()],
-            actions=["kms:CreateGrant"],
-            resources=["*"],
-            conditions={
-                "BoolIfExists": {
-                    "kms:GrantIsForAWSResource": "false",
-                    "aws:PrincipalIsAWSService": "false",
-                }
-            },
-        )
-    )
+    only_aws_resources_get_grants(key)
     return key
 
 

@@ -1,4 +1,4 @@
-"""ClusterStack: the ECS cluster and the Cloud Map namespace."""
+"""ClusterStack: the ECS cluster, the Cloud Map namespace and the alarm topic."""
 
 from __future__ import annotations
 
@@ -10,8 +10,9 @@ from aws_cdk import aws_ecs as ecs
 from aws_cdk import aws_servicediscovery as servicediscovery
 from constructs import Construct
 
-from infra.config import ClusterConfig, LoggingConfig
+from infra.config import AlarmsConfig, ClusterConfig, LoggingConfig
 from infra.logs import configured_log_group
+from infra.monitoring.topic import AlarmTopic
 
 
 class ClusterStack(Stack):
@@ -22,6 +23,8 @@ class ClusterStack(Stack):
     With container insights on, its performance log group is made here, so it
     gets the env's retention, encryption and removal instead of the defaults
     ECS would create it with (kept forever, left behind by a destroy).
+    Every alarm of the env notifies ``alarm_topic``, made (or imported) here so
+    it exists before the services whose alarms name it.
     """
 
     def __init__(
@@ -32,6 +35,7 @@ class ClusterStack(Stack):
         vpc: ec2.IVpc,
         config: ClusterConfig,
         logging: LoggingConfig,
+        alarms: AlarmsConfig,
         **kwargs: Any,
     ) -> None:
         super().__init__(scope, construct_id, **kwargs)
@@ -54,3 +58,4 @@ class ClusterStack(Stack):
         self.namespace: servicediscovery.IPrivateDnsNamespace = (
             servicediscovery.PrivateDnsNamespace(self, "Namespace", name=config.namespace, vpc=vpc)
         )
+        self.alarm_topic = AlarmTopic(self, "Alarms", config=alarms).topic

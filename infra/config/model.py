@@ -42,7 +42,7 @@ LOG_RETENTION_DAYS = (
 DNS_LABEL = r"^[a-z]([a-z0-9-]{0,22}[a-z0-9])?$"
 ENV_VAR_NAME = r"^[A-Z_][A-Z0-9_]*$"
 # Stack names are <app>-<env>-<part>; a service must not take a part's name.
-RESERVED_NAMES = frozenset({"network", "cluster", "storage"})
+RESERVED_NAMES = frozenset({"network", "cluster", "storage", "dashboard"})
 DNS_NAME = r"^([a-z0-9]([a-z0-9-]*[a-z0-9])?\.)+[a-z]+$"
 ACCOUNT_ID = r"^\d{12}$"
 REGION = r"^[a-z]{2}(-[a-z]+)+-\d$"
@@ -68,6 +68,9 @@ SECRET = (
     r"^arn:aws[a-z-]*:secretsmanager:[a-z0-9-]+:\d{12}:secret:[A-Za-z0-9/_+=.@-]+-[A-Za-z0-9]{6}$"
 )
 KMS_KEY_ARN = r"^arn:aws[a-z-]*:kms:[a-z0-9-]+:\d{12}:key/[A-Za-z0-9-]+$"
+TOPIC_ARN = r"^arn:aws[a-z-]*:sns:[a-z0-9-]+:\d{12}:[A-Za-z0-9_-]{1,256}$"
+# What SNS accepts for an email subscription is looser; this catches slips.
+EMAIL = r"^[^@\s]+@[^@\s]+\.[A-Za-z]{2,}$"
 
 PATTERN_HELP = {
     DNS_LABEL: "is not a DNS label: lowercase letters, digits and hyphens, starting with a "
@@ -85,6 +88,8 @@ PATTERN_HELP = {
     "(arn:aws:secretsmanager:<region>:<account>:secret:<name>-AbCdEf; "
     "aws secretsmanager describe-secret --secret-id <name> --query ARN)",
     KMS_KEY_ARN: "is not a KMS key ARN (arn:aws:kms:<region>:<account>:key/<id>)",
+    TOPIC_ARN: "is not an SNS topic ARN (arn:aws:sns:<region>:<account>:<name>)",
+    EMAIL: "is not an email address",
     ABS_PATH: "is not an absolute directory path such as /tmp",
     CERTIFICATE_ARN: "is not an ACM certificate ARN "
     "(arn:aws:acm:<region>:<account>:certificate/<id>)",
@@ -203,6 +208,57 @@ class AutoscalingConfig(_Strict):
     cpu_percent: int = Field(60, ge=10, le=90)
 
 
+class Strategy(StrEnum):
+    """How ECS replaces a service's tasks on a deploy."""
+
+    ROLLING = "rolling"  # new tasks replace old ones in batches, behind one target group
+    CANARY = "canary"  # a share of traffic to the new tasks, a bake, then the rest
+    LINEAR = "linear"  # traffic in equal steps, a bake after each
+    BLUE_GREEN = "blue_green"  # all traffic at once to a full new set, the old kept to bake
+
+    @property
+    def shifts_traffic(self) -> bool:
+        """Whether ECS moves traffic between two target groups (all but rolling)."""
+        return self is not Strategy.ROLLING
+
+
+class DeploymentConfig(_Strict):
+    """How a deploy replaces the tasks, and when it rolls back.
+
+    The circuit breaker always rolls back a deploy whose tasks never get
+    healthy; ``rollback_on_alarms`` also rolls back one whose new tasks serve
+    errors or slowly (the service's 5xx and latency alarms).
+    """
+
+    strategy: Strategy = Strategy.ROLLING
+    # canary: the share of traffic the new tasks get first; linear: each step's share.
+    percent: float | None = Field(None, ge=0.1, le=100)
+    # canary: how long the first share bakes; linear: the wait after each step.
+    step_minutes: int | None = Field(None, ge=0, le=1440)
+    # After all traffic has moved: how long the old tasks stay, ready to take it back.
+    bake_minutes: int | None = Field(None, ge=0, le=1440)
+    rollback_on_alarms: bool = True
+
+
+class AlarmsConfig(_Strict):
+    """Where alarms notify, and the thresholds of every service's alarms.
+
+    Alarms always notify an SNS topic: one the app creates (encrypted;
+    ``email`` subscribes an address to it) or an existing one (``topic_arn``,
+    in the env's region).
+    """
+
+    email: str | None = Field(None, pattern=EMAIL)
+    topic_arn: str | None = Field(None, pattern=TOPIC_ARN)
+    cpu_percent: int = Field(80, ge=1, le=100)
+    memory_percent: int = Field(80, ge=1, le=100)
+    # Of a public service's requests over a minute, once it has at least 10.
+    target_5xx_percent: float = Field(5, gt=0, le=100)
+    # Errors the load balancer itself returns (no healthy target ...), per minute.
+    load_balancer_5xx: int = Field(10, ge=1)
+    latency_p99_ms: int = Field(2000, ge=1, le=3_600_000)
+
+
 class HealthCheckConfig(_Strict):
     """A command run inside the container; exit 0 means healthy."""
 
@@ -292,6 +348,7 @@ class ServiceConfig(_Strict):
     health_check: HealthCheckConfig | None = None
     public: PublicConfig | None = None
     autoscaling: AutoscalingConfig | None = None
+    deployment: DeploymentConfig = DeploymentConfig()
 
     @field_validator("cpu")
     @classmethod
@@ -346,11 +403,17 @@ class AppConfig(BaseSettings):
     cluster: ClusterConfig = ClusterConfig()
     logging: LoggingConfig = LoggingConfig()
     storage: StorageConfig = StorageConfig()
+    alarms: AlarmsConfig = AlarmsConfig()
     services: dict[Name, ServiceConfig] = Field(min_length=1)
 
     def stack_name(self, part: str) -> str:
         """``<app>-<env>-<part>``: the CloudFormation stack name of one part."""
         return f"{self.app}-{self.env}-{part}"
+
+    def stack_parts(self) -> list[str]:
+        """The part of each stack of this env (``stack_name(part)``), in deploy order."""
+        storage = ["storage"] if self.volume_names() else []
+        return ["network", "cluster", *storage, *self.service_order(), "dashboard"]
 
     def service_order(self) -> list[str]:
         """Services so that each comes after everything it connects to."""

@@ -18,12 +18,14 @@ from infra.config.model import (
     FARGATE_SIZES,
     HTTPS_PORT,
     RESERVED_NAMES,
+    AlarmsConfig,
     AppConfig,
     NetworkConfig,
     PublicConfig,
     SecretConfig,
     ServiceConfig,
     StorageConfig,
+    Strategy,
     connects_to_graph,
     join_values,
     mounts_of,
@@ -43,6 +45,7 @@ def check_rules(config: AppConfig) -> Iterator[Problem]:
     yield from _storage_rules(config.storage, config.services)
     yield from _id_rules({name: ("services", name) for name in config.services})
     yield from _pinned_region_rules(config)
+    yield from _alarm_rules(config.alarms, config.region)
 
 
 def partial_rules(raw: Mapping[str, Any], broken: list[tuple[str | int, ...]]) -> Iterator[Problem]:
@@ -155,6 +158,7 @@ def _service_rules(
                               f"has no clients, so no {reason}")  # fmt: skip
     yield from _path_rules(at, svc)
     yield from _public_rules(at, svc.public)
+    yield from _deployment_rules(at, svc)
     reserved = injected(name, svc).names()
     for key in sorted(reserved & set(svc.environment)):
         yield Problem((*at, "environment", key), "is set by the infrastructure; remove it")
@@ -333,6 +337,49 @@ def _public_rules(at: tuple[str, ...], public: PublicConfig | None) -> Iterator[
                 f"{HTTPS_PORT} is the HTTPS listener with a certificate; "
                 "listener_port is the one that redirects to it (80)",
             )
+
+
+def _deployment_rules(at: tuple[str, ...], svc: ServiceConfig) -> Iterator[Problem]:
+    """Traffic shifting needs an application load balancer and a stateless service;
+    each strategy takes only its own options, in the ranges ECS accepts."""
+    deploy = svc.deployment
+    at = (*at, "deployment")
+    strategy = deploy.strategy
+    if strategy.shifts_traffic:
+        if svc.stateful:
+            yield Problem((*at, "strategy"), f"{strategy}: a stateful service deploys rolling, "
+                          "stopping its one task before starting the next (two copies of "
+                          "its data must never serve at once)")  # fmt: skip
+        elif svc.public is None or svc.public.load_balancer != "application":
+            yield Problem((*at, "strategy"), f"{strategy} shifts traffic between two target "
+                          "groups of an application load balancer: it needs public: with "
+                          "load_balancer: application; use rolling")  # fmt: skip
+    steps = strategy in (Strategy.CANARY, Strategy.LINEAR)
+    for key in ("percent", "step_minutes"):
+        if getattr(deploy, key) is not None and not steps:
+            yield Problem((*at, key), f"only canary and linear deploys take {key}, "
+                          f"not {strategy}")  # fmt: skip
+    if deploy.bake_minutes is not None and not strategy.shifts_traffic:
+        yield Problem((*at, "bake_minutes"), "a rolling deploy has no bake time of its own "
+                      "(its alarms are watched as the tasks start); use canary, linear "
+                      "or blue_green")  # fmt: skip
+    percent = deploy.percent
+    if percent is not None:
+        if round(percent * 10) != percent * 10:
+            yield Problem((*at, "percent"), f"{percent}: ECS takes steps of 0.1")
+        elif strategy is Strategy.LINEAR and percent < 3:
+            yield Problem((*at, "percent"), f"{percent}: a linear step is 3 to 100 percent")
+
+
+def _alarm_rules(alarms: AlarmsConfig, region: str | None) -> Iterator[Problem]:
+    """One place to notify; CloudWatch notifies only topics of the alarm's region."""
+    if alarms.email and alarms.topic_arn:
+        yield Problem(("alarms",), "set email (a topic the app creates) or topic_arn "
+                      "(your own), not both")  # fmt: skip
+    if alarms.topic_arn and region and alarms.topic_arn.split(":")[3] != region:
+        yield Problem(("alarms", "topic_arn"), f"is in {alarms.topic_arn.split(':')[3]}, and "
+                      f"this env is pinned to {region}: CloudWatch alarms notify only "
+                      "topics of their own region")  # fmt: skip
 
 
 def _count_rules(at: tuple[str, ...], svc: ServiceConfig) -> Iterator[Problem]:

@@ -2,9 +2,9 @@
 
 Counts what runs around the clock at its minimum: Fargate tasks (desired
 count, or the autoscaling minimum), NAT gateways, load balancers, public IPv4
-addresses, interface endpoints, secrets and KMS keys, and EFS storage of the
-volumes that config gives a size. Usage-driven charges are listed in the price
-file as not included.
+addresses, interface endpoints, secrets and KMS keys, EFS storage of the
+volumes that config gives a size, alarms and dashboards. Usage-driven
+charges are listed in the price file as not included.
 """
 
 from __future__ import annotations
@@ -117,6 +117,18 @@ def estimate(templates: Mapping[str, Mapping[str, Any]], prices: Prices) -> list
         keys = len(by_type.get("AWS::KMS::Key", []))
         if keys:
             lines.append(Line(stack, "KMS keys", keys, keys * prices.unit["kms_key_month"]))
+        # CloudWatch bills an alarm per metric it evaluates (each of a math expression's).
+        alarm_metrics = sum(
+            sum(1 for query in alarm.get("Metrics", []) if "MetricStat" in query) or 1
+            for alarm in by_type.get("AWS::CloudWatch::Alarm", [])
+        )
+        if alarm_metrics:
+            lines.append(Line(stack, "alarm metrics", alarm_metrics,
+                              alarm_metrics * prices.unit["alarm_metric_month"]))  # fmt: skip
+        dashboards = len(by_type.get("AWS::CloudWatch::Dashboard", []))
+        if dashboards:
+            lines.append(Line(stack, "dashboards", dashboards,
+                              dashboards * prices.unit["dashboard_month"]))  # fmt: skip
     return lines
 
 
@@ -184,7 +196,8 @@ def total(lines: list[Line]) -> float:
     return sum(line.monthly for line in lines)
 
 
-ORDER = ("Fargate", "EFS", "load balancer", "NAT", "public IPv4", "interface", "secrets", "KMS")
+ORDER = ("Fargate", "EFS", "load balancer", "NAT", "public IPv4", "interface", "secrets", "KMS",
+         "alarm", "dashboard")  # fmt: skip
 
 
 def by_item(lines: list[Line]) -> dict[str, Line]:

@@ -7,9 +7,10 @@ from aws_cdk import aws_ec2 as ec2
 from aws_cdk import aws_ecs as ecs
 from aws_cdk import aws_elasticloadbalancingv2 as elbv2
 
+from infra.compliance import acknowledge
 from infra.config import HTTPS_PORT, LoggingConfig, PublicConfig
 from infra.services.access_logs import AccessLogBucket
-from infra.services.exposure import PUBLIC_SUBNETS, PublicEndpoint
+from infra.services.exposure import PUBLIC_SUBNETS, PublicEndpoint, Serving
 
 
 class ApplicationEndpoint(PublicEndpoint):
@@ -18,15 +19,17 @@ class ApplicationEndpoint(PublicEndpoint):
     With ``certificate_arn`` it serves HTTPS on 443 with AWS's recommended TLS
     policy and ``listener_port`` only redirects (301) to it. Access logs go to
     an :class:`AccessLogBucket`.
+
+    When ECS shifts traffic (canary, linear, blue/green), the serving listener
+    forwards through a rule matching every path to two target groups, weighted
+    100/0; on a deploy ECS registers the new tasks in the idle group and moves
+    the rule's weights, and on a rollback moves them back. The primary group
+    keeps the ID a rolling deploy's only group has, so switching strategies
+    does not replace it.
     """
 
     def _balance(
-        self,
-        vpc: ec2.IVpc,
-        target: ecs.IEcsLoadBalancerTarget,
-        container_port: int,
-        config: PublicConfig,
-        logging: LoggingConfig,
+        self, vpc: ec2.IVpc, serving: Serving, config: PublicConfig, logging: LoggingConfig
     ) -> elbv2.BaseLoadBalancer:
         self.access_logs = AccessLogBucket(self, "AccessLogs", logging=logging)
         alb = elbv2.ApplicationLoadBalancer(
@@ -41,7 +44,7 @@ class ApplicationEndpoint(PublicEndpoint):
         )
         https = config.certificate_arn is not None
         # The security group's ingress rules are the only way in (open=False).
-        serving = alb.add_listener(
+        listener = alb.add_listener(
             "Listener",
             port=config.listener_port,
             protocol=elbv2.ApplicationProtocol.HTTP,
@@ -55,7 +58,7 @@ class ApplicationEndpoint(PublicEndpoint):
             ),
         )
         if config.certificate_arn is not None:
-            serving = alb.add_listener(
+            listener = alb.add_listener(
                 "HttpsListener",
                 port=HTTPS_PORT,
                 protocol=elbv2.ApplicationProtocol.HTTPS,
@@ -63,17 +66,70 @@ class ApplicationEndpoint(PublicEndpoint):
                 ssl_policy=elbv2.SslPolicy.RECOMMENDED_TLS,
                 open=False,
             )
-        serving.add_targets(
-            "Targets",
-            port=container_port,
-            protocol=elbv2.ApplicationProtocol.HTTP,
-            targets=[target],
-            deregistration_delay=Duration.seconds(30),
-            health_check=elbv2.HealthCheck(
-                path=config.health_check_path,
-                healthy_http_codes="200",
-                interval=Duration.seconds(15),
-            ),
-        )
+        if serving.shifts_traffic:
+            self._shift(vpc, listener, serving, config)
+        else:
+            group = listener.add_targets(
+                "Targets", port=serving.port, protocol=elbv2.ApplicationProtocol.HTTP,
+                targets=[serving.target()], deregistration_delay=Duration.seconds(30),
+                health_check=_health_check(config),
+            )  # fmt: skip
+            self.target_groups.append(group)
         self.access_logs.receive_from(alb)
         return alb
+
+    def _shift(
+        self,
+        vpc: ec2.IVpc,
+        listener: elbv2.ApplicationListener,
+        serving: Serving,
+        config: PublicConfig,
+    ) -> None:
+        """Two target groups behind one rule, handed to ECS to shift traffic between."""
+
+        def group(construct_id: str) -> elbv2.ApplicationTargetGroup:
+            return elbv2.ApplicationTargetGroup(
+                listener, construct_id, vpc=vpc, port=serving.port,
+                protocol=elbv2.ApplicationProtocol.HTTP, target_type=elbv2.TargetType.IP,
+                deregistration_delay=Duration.seconds(30), health_check=_health_check(config),
+            )  # fmt: skip
+
+        # "TargetsGroup": the ID add_targets("Targets") gives a rolling deploy's group.
+        primary, alternate = group("TargetsGroup"), group("AlternateGroup")
+        both = elbv2.ListenerAction.weighted_forward(
+            [
+                elbv2.WeightedTargetGroup(target_group=primary, weight=100),
+                elbv2.WeightedTargetGroup(target_group=alternate, weight=0),
+            ]
+        )
+        # ECS moves the weights of a rule, never of a listener's default action.
+        # The default forwards too: ECS refuses a listener that mixes forward
+        # with other actions (fixed response, redirect).
+        listener.add_action("Default", action=both)
+        rule = elbv2.ApplicationListenerRule(
+            listener, "ProductionRule", listener=listener, priority=1,
+            conditions=[elbv2.ListenerCondition.path_patterns(["/*"])], action=both,
+        )  # fmt: skip
+        target = serving.target(
+            ecs.AlternateTarget(
+                "AlternateTarget",
+                alternate_target_group=alternate,
+                production_listener=ecs.ListenerRuleConfiguration.application_listener_rule(rule),
+            )
+        )
+        target.attach_to_application_target_group(primary)
+        acknowledge(
+            serving.service,
+            "AwsSolutions-IAM4[Policy::arn:<AWS::Partition>:iam::aws:policy/"
+            "AmazonECSInfrastructureRolePolicyForLoadBalancers]",
+            "The role ECS assumes to move traffic between the two target groups: AWS "
+            "maintains this policy for exactly that, with the calls ECS makes as they change.",
+        )
+        self.target_groups.extend([primary, alternate])
+
+
+def _health_check(config: PublicConfig) -> elbv2.HealthCheck:
+    """How the load balancer decides a task may take traffic."""
+    return elbv2.HealthCheck(
+        path=config.health_check_path, healthy_http_codes="200", interval=Duration.seconds(15)
+    )

@@ -7,6 +7,7 @@ The balancer itself, with its listeners, is one of the two kinds in
 from __future__ import annotations
 
 from collections.abc import Sequence
+from dataclasses import dataclass
 
 from aws_cdk import Annotations, Fn
 from aws_cdk import aws_ec2 as ec2
@@ -41,6 +42,7 @@ class PublicEndpoint(Construct):
         container_port: int,
         config: PublicConfig,
         logging: LoggingConfig,
+        shifts_traffic: bool = False,
     ) -> None:
         super().__init__(scope, construct_id)
         https = config.certificate_arn is not None
@@ -48,10 +50,11 @@ class PublicEndpoint(Construct):
         if https:
             listeners.append((HTTPS_PORT, "HTTPS"))
         self.security_group = self._open_security_group(vpc, listeners)
-        target = service.load_balancer_target(
-            container_name=container_name, container_port=container_port
+        # The groups the tasks register in: one, or two when ECS shifts traffic.
+        self.target_groups: list[elbv2.TargetGroupBase] = []
+        self.load_balancer = self._balance(
+            vpc, Serving(service, container_name, container_port, shifts_traffic), config, logging
         )
-        self.load_balancer = self._balance(vpc, target, container_port, config, logging)
         if not https:
             Annotations.of(self).add_info(
                 f"{container_name} is served over plain HTTP; "
@@ -99,13 +102,29 @@ class PublicEndpoint(Construct):
         return group
 
     def _balance(
-        self,
-        vpc: ec2.IVpc,
-        target: ecs.IEcsLoadBalancerTarget,
-        container_port: int,
-        config: PublicConfig,
-        logging: LoggingConfig,
+        self, vpc: ec2.IVpc, serving: Serving, config: PublicConfig, logging: LoggingConfig
     ) -> elbv2.BaseLoadBalancer:
-        """The load balancer and its listeners, forwarding to ``target``, with its
-        access logs (where the kind has them) kept as ``logging`` says."""
+        """The load balancer and its listeners, forwarding to the ``serving`` tasks
+        (their groups in ``target_groups``), with its access logs (where the kind
+        has them) kept as ``logging`` says."""
         raise NotImplementedError
+
+
+@dataclass(frozen=True)
+class Serving:
+    """The container a load balancer forwards to, and whether ECS shifts its
+    traffic between two target groups on a deploy (canary, linear, blue/green)."""
+
+    service: ecs.FargateService
+    container_name: str
+    port: int
+    shifts_traffic: bool
+
+    def target(self, alternate: ecs.AlternateTarget | None = None) -> ecs.IEcsLoadBalancerTarget:
+        """The service's container as a load balancer target (with the group and
+        listener rule ECS shifts traffic through, when it does)."""
+        return self.service.load_balancer_target(
+            container_name=self.container_name,
+            container_port=self.port,
+            alternate_target=alternate,
+        )

@@ -4,12 +4,11 @@ from __future__ import annotations
 
 from aws_cdk import Duration
 from aws_cdk import aws_ec2 as ec2
-from aws_cdk import aws_ecs as ecs
 from aws_cdk import aws_elasticloadbalancingv2 as elbv2
 
 from infra.compliance import acknowledge
 from infra.config import LoggingConfig, PublicConfig
-from infra.services.exposure import PUBLIC_SUBNETS, PublicEndpoint
+from infra.services.exposure import PUBLIC_SUBNETS, PublicEndpoint, Serving
 
 
 class NetworkEndpoint(PublicEndpoint):
@@ -22,12 +21,7 @@ class NetworkEndpoint(PublicEndpoint):
     """
 
     def _balance(
-        self,
-        vpc: ec2.IVpc,
-        target: ecs.IEcsLoadBalancerTarget,
-        container_port: int,
-        config: PublicConfig,
-        logging: LoggingConfig,
+        self, vpc: ec2.IVpc, serving: Serving, config: PublicConfig, logging: LoggingConfig
     ) -> elbv2.BaseLoadBalancer:
         nlb = elbv2.NetworkLoadBalancer(
             self,
@@ -40,10 +34,10 @@ class NetworkEndpoint(PublicEndpoint):
             # Tasks in one zone still serve clients in every zone (CT.ELASTICLOADBALANCING.PR.14).
             cross_zone_enabled=True,
         )
-        nlb.add_listener("Listener", port=config.listener_port).add_targets(
+        group = nlb.add_listener("Listener", port=config.listener_port).add_targets(
             "Targets",
-            port=container_port,
-            targets=[target],
+            port=serving.port,
+            targets=[serving.target()],
             deregistration_delay=Duration.seconds(30),
             health_check=elbv2.HealthCheck(
                 protocol=elbv2.Protocol.HTTP,
@@ -51,6 +45,7 @@ class NetworkEndpoint(PublicEndpoint):
                 interval=Duration.seconds(15),
             ),
         )
+        self.target_groups.append(group)
         no_logs = (
             "A network load balancer writes access logs only for TLS listeners; this one "
             "passes TCP through to the tasks. The VPC flow logs record its connections."

@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
+from typing import Any
+
 from aws_cdk import Duration
 from aws_cdk import aws_ec2 as ec2
 from aws_cdk import aws_ecs as ecs
@@ -9,7 +12,7 @@ from aws_cdk import aws_servicediscovery as servicediscovery
 from constructs import Construct
 
 from infra.compliance import acknowledge
-from infra.config import AutoscalingConfig
+from infra.config import AutoscalingConfig, DeploymentConfig, Strategy
 from infra.network.stack import PRIVATE_SUBNETS
 
 
@@ -23,6 +26,9 @@ class Service(ecs.FargateService):
     stateless service starts new tasks before stopping old ones; a stateful
     one (Redis) stops the old task first, so two copies never serve at once.
     With ``autoscaling`` the scaler owns the task count between its bounds.
+    ``deployment`` picks how ECS replaces tasks (rolling, or shifting traffic:
+    canary, linear, blue/green); ``deployment_alarms`` (names) roll a deploy
+    back when they fire, unless ``deployment.rollback_on_alarms`` is off.
     """
 
     def __init__(
@@ -43,8 +49,11 @@ class Service(ecs.FargateService):
         port: int | None,
         service_connect: bool = False,
         proxy_logs: ecs.LogDriver | None = None,
+        deployment: DeploymentConfig | None = None,
+        deployment_alarms: Sequence[str] = (),
     ) -> None:
         min_healthy, max_healthy = (0, 100) if stateful else (100, 200)
+        deployment = deployment or DeploymentConfig()
         dns = port is not None and not service_connect
         super().__init__(
             scope,
@@ -57,6 +66,15 @@ class Service(ecs.FargateService):
             min_healthy_percent=min_healthy,
             max_healthy_percent=max_healthy,
             circuit_breaker=ecs.DeploymentCircuitBreaker(enable=True, rollback=True),
+            **_strategy(deployment),
+            # Fixed names (see infra.services.alarms): the alarms watch this
+            # service's own metrics, so a reference would be a cycle.
+            deployment_alarms=ecs.DeploymentAlarmConfig(
+                alarm_names=list(deployment_alarms),
+                behavior=ecs.AlarmBehavior.ROLLBACK_ON_ALARM,
+            )
+            if deployment_alarms and deployment.rollback_on_alarms
+            else None,
             assign_public_ip=False,
             vpc_subnets=PRIVATE_SUBNETS,
             security_groups=[security_group],
@@ -111,3 +129,33 @@ class Service(ecs.FargateService):
                 scale_out_cooldown=Duration.seconds(60),
                 scale_in_cooldown=Duration.seconds(180),
             )
+
+
+STRATEGIES = {
+    Strategy.ROLLING: ecs.DeploymentStrategy.ROLLING,
+    Strategy.CANARY: ecs.DeploymentStrategy.CANARY,
+    Strategy.LINEAR: ecs.DeploymentStrategy.LINEAR,
+    Strategy.BLUE_GREEN: ecs.DeploymentStrategy.BLUE_GREEN,
+}
+
+
+def _strategy(deployment: DeploymentConfig) -> dict[str, Any]:
+    """The FargateService options of ``deployment``'s strategy. Rolling is left to
+    ECS's default, so a service that never set a strategy keeps its template."""
+    strategy = deployment.strategy
+    if strategy is Strategy.ROLLING:
+        return {}
+    options: dict[str, Any] = {"deployment_strategy": STRATEGIES[strategy]}
+    if deployment.bake_minutes is not None:
+        options["bake_time"] = Duration.minutes(deployment.bake_minutes)
+    shift = ecs.TrafficShiftConfig(
+        step_percent=deployment.percent,
+        step_bake_time=Duration.minutes(deployment.step_minutes)
+        if deployment.step_minutes is not None
+        else None,
+    )
+    if strategy is Strategy.CANARY:
+        options["canary_configuration"] = shift
+    elif strategy is Strategy.LINEAR:
+        options["linear_configuration"] = shift
+    return options

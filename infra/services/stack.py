@@ -9,12 +9,15 @@ from aws_cdk import CfnOutput, Fn, Stack
 from aws_cdk import aws_ec2 as ec2
 from aws_cdk import aws_ecs as ecs
 from aws_cdk import aws_servicediscovery as servicediscovery
+from aws_cdk import aws_sns as sns
 from constructs import Construct
 
-from infra.config import LoggingConfig, ServiceConfig, injected
+from infra.config import AlarmsConfig, LoggingConfig, ServiceConfig, injected
 from infra.logs import give_functions_log_groups
 from infra.names import pascal
+from infra.services.alarms import ServiceAlarms, deployment_alarm_names
 from infra.services.alb import ApplicationEndpoint
+from infra.services.metrics import service_metrics
 from infra.services.nlb import NetworkEndpoint
 from infra.services.password import ServicePassword
 from infra.services.peers import Endpoint, PeerAccess, container_variables
@@ -36,8 +39,10 @@ class ServiceStack(Stack):
     check), its durable volumes, the service (Cloud Map name or Service Connect,
     deployment safety, autoscaling), access to the services it connects to and
     an optional public endpoint, whose host names the container gets as
-    ``ALLOWED_HOSTS``. ``endpoint`` is what the stacks of its consumers receive
-    (None for a worker, which has no port).
+    ``ALLOWED_HOSTS``, and its alarms (named after the stack, notifying
+    ``alarm_topic``; the 5xx and latency ones roll a deploy back). ``endpoint``
+    is what the stacks of its consumers receive (None for a worker, which has
+    no port); ``metrics`` and ``alarm_names`` are what the dashboard shows.
     """
 
     def __init__(
@@ -50,6 +55,9 @@ class ServiceStack(Stack):
         logging: LoggingConfig,
         cluster: ecs.ICluster,
         namespace: servicediscovery.IPrivateDnsNamespace,
+        alarm_topic: sns.ITopic,
+        alarms: AlarmsConfig,
+        container_insights: bool = True,
         service_connect: bool = False,
         connects_to: Sequence[Endpoint] = (),
         volumes: Mapping[str, DurableVolume] | None = None,
@@ -90,7 +98,18 @@ class ServiceStack(Stack):
             proxy_logs=ecs.LogDrivers.aws_logs(
                 stream_prefix="service-connect", log_group=task.log_group
             ),
+            deployment=service.deployment,
+            deployment_alarms=deployment_alarm_names(
+                self.stack_name,
+                http=service.public is not None and service.public.load_balancer == "application",
+            ),
         )  # fmt: skip
+        # What `python -m infra status|logs|exec` read to find the service.
+        CfnOutput(self, "ServiceArn", value=self.service.service_arn,
+                  description=f"ECS service of {name}")  # fmt: skip
+        CfnOutput(self, "ClusterName", value=cluster.cluster_name, description="ECS cluster")
+        CfnOutput(self, "LogGroupName", value=task.log_group.log_group_name,
+                  description=f"Logs of {name}'s containers")  # fmt: skip
         if mounts is not None:
             # A task that starts before its NFS rules exist cannot mount its
             # volume and fails; CloudFormation would otherwise create them at once.
@@ -107,13 +126,23 @@ class ServiceStack(Stack):
                 consumer=self.security_group, provider_name=peer.name,
                 provider=peer.security_group, port=peer.port,
             )  # fmt: skip
+        public = None
         if service.public is not None and service.port is not None:
             public = BALANCERS[service.public.load_balancer](
                 self, "Public", vpc=cluster.vpc, service=self.service, container_name=name,
                 container_port=service.port, config=service.public, logging=logging,
+                shifts_traffic=service.deployment.strategy.shifts_traffic,
             )  # fmt: skip
             CfnOutput(self, "Url", value=public.url, description=f"Public URL of {name}")
             if names.allowed_hosts is not None:
                 task.container.add_environment(names.allowed_hosts, Fn.join(",", public.hosts))
+        self.metrics = service_metrics(
+            name, self.service, cluster, container_insights,
+            public.load_balancer if public else None, public.target_groups if public else [],
+        )  # fmt: skip
+        self.alarm_names = ServiceAlarms(
+            self, "Alarms", stack_name=self.stack_name, metrics=self.metrics,
+            thresholds=alarms, topic=alarm_topic,
+        ).names  # fmt: skip
         # CDK's own handlers (the access-log bucket's emptier) log like the service.
         give_functions_log_groups(self, logging)

@@ -35,11 +35,11 @@ class Synth:
     _templates: dict[str, Template] = field(default_factory=dict)
 
     def template(self, part: str) -> Template:
-        """The assertions Template of ``network``, ``cluster``, ``storage`` or a service
-        (made once)."""
+        """The assertions Template of ``network``, ``cluster``, ``storage``, ``dashboard``
+        or a service (made once)."""
         if part not in self._templates:
             parts = {"network": self.stacks.network, "cluster": self.stacks.cluster,
-                     "storage": self.stacks.storage}  # fmt: skip
+                     "storage": self.stacks.storage, "dashboard": self.stacks.dashboard}  # fmt: skip
             stack = parts.get(part)
             self._templates[part] = Template.from_stack(stack or self.stacks.services[part])
         return self._templates[part]
@@ -158,6 +158,7 @@ SECRETS = {
 
 
 CERTIFICATE = "arn:aws:acm:eu-west-1:123456789012:certificate/0f1e2d3c-aaaa-bbbb-cccc-1234567890ab"
+TOPIC = "arn:aws:sns:eu-west-1:123456789012:ops-alerts"
 
 # The options the shipped envs leave off, each as (env, edits of its files).
 VARIANTS: dict[str, tuple[str, dict[str, Edit]]] = {
@@ -167,15 +168,22 @@ VARIANTS: dict[str, tuple[str, dict[str, Edit]]] = {
     # The README's db and worker, with scratch space, a third peer and more secrets.
     "worker": ("dev", {"base": with_readme_services}),
     # Account, region and three zones pinned.
+    # ... with alarms to an existing topic, and linear deploys.
     "pinned": ("prod", {"prod": lambda d: d.update(
         account="123456789012", region="eu-west-1",
         availability_zones=["eu-west-1a", "eu-west-1b", "eu-west-1c"],
-        network={**d["network"], "max_azs": 3, "nat_gateways": 3})}),
-    # HTTPS on a domain, ECS Exec on both services, and Service Connect.
+        network={**d["network"], "max_azs": 3, "nat_gateways": 3},
+        alarms={"topic_arn": TOPIC},
+        services={"frontend": {**d["services"]["frontend"], "deployment": {
+            "strategy": "linear", "percent": 25, "step_minutes": 2}}})}),
+    # HTTPS on a domain, ECS Exec on both services, Service Connect, blue/green
+    # deploys through the HTTPS listener, and alarms by email.
     "https-exec-connect": ("dev", {"dev": lambda d: d.update(services={
         "frontend": {"exec": True, "public": {"certificate_arn": CERTIFICATE,
-                                              "domain_name": "www.example.com"}},
-        "backend": {"exec": True}}, cluster={"service_connect": True})}),
+                                              "domain_name": "www.example.com"},
+                     "deployment": {"strategy": "blue_green", "bake_minutes": 5}},
+        "backend": {"exec": True}}, cluster={"service_connect": True},
+        alarms={"email": "ops@example.com"})}),
 }  # fmt: skip
 
 

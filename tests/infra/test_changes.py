@@ -97,12 +97,14 @@ def test_autoscaling_bounds_change_only_the_scalable_target(
 
 
 def test_third_service_from_yaml_alone(synths: dict[str, Synth], variants: Variants) -> None:
-    """README's db and worker: two new stacks and a second volume; nothing else changes."""
+    """README's db and worker: two new stacks, a second volume and their graphs on the
+    dashboard; nothing else changes."""
     after = variants["worker"]
     assert {"timestamper-dev-db", "timestamper-dev-worker"} <= set(after.templates)
     # Existing service stacks are untouched: the new access rules live in the new stacks.
     assert set(changed(synths["dev"], after)) == {
-        "timestamper-dev-db", "timestamper-dev-worker", "timestamper-dev-storage"}  # fmt: skip
+        "timestamper-dev-db", "timestamper-dev-worker", "timestamper-dev-storage",
+        "timestamper-dev-dashboard"}  # fmt: skip
     deps = {d.id for d in after.assembly.get_stack_by_name("timestamper-dev-worker").dependencies}
     assert {"timestamper-dev-backend", "timestamper-dev-db", "timestamper-dev-frontend"} <= deps
     db_deps = {d.id for d in after.assembly.get_stack_by_name("timestamper-dev-db").dependencies}

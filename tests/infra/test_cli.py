@@ -20,7 +20,7 @@ from infra.paths import ROOT
 pytestmark = pytest.mark.end_to_end
 
 CDK = ROOT / "bin" / "cdk"
-PARTS = ("network", "cluster", "storage", "backend", "frontend")
+PARTS = ("network", "cluster", "storage", "backend", "frontend", "dashboard")
 
 
 def cdk(*args: str) -> subprocess.Popen[str]:

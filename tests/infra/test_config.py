@@ -229,6 +229,26 @@ BAD_DEV_YAML = [
     ("region: europe", "region: 'europe' is not an AWS region name"),
     ("env: prod", "env: is the file's own name; remove the key"),
     ("servics: {}", "servics: unknown key"),
+    ("services: {backend: {deployment: {strategy: canary}}}",
+     "services.backend.deployment.strategy: canary: a stateful service deploys rolling"),
+    ("services: {frontend: {public: {load_balancer: network}, deployment: {strategy: linear}}}",
+     "services.frontend.deployment.strategy: linear shifts traffic between two target groups "
+     "of an application load balancer"),
+    ("services: {frontend: {deployment: {percent: 10}}}",
+     "services.frontend.deployment.percent: only canary and linear deploys take percent, not "
+     "rolling"),
+    ("services: {frontend: {deployment: {bake_minutes: 5}}}",
+     "services.frontend.deployment.bake_minutes: a rolling deploy has no bake time of its own"),
+    ("services: {frontend: {deployment: {strategy: linear, percent: 2}}}",
+     "services.frontend.deployment.percent: 2.0: a linear step is 3 to 100 percent"),
+    ("services: {frontend: {deployment: {strategy: canary, percent: 10.05}}}",
+     "services.frontend.deployment.percent: 10.05: ECS takes steps of 0.1"),
+    ("alarms: {email: a@b.co, topic_arn: 'arn:aws:sns:us-east-1:123456789012:ops'}",
+     "alarms: set email (a topic the app creates) or topic_arn (your own), not both"),
+    ("alarms: {email: ops}", "alarms.email: 'ops' is not an email address"),
+    ("account: '123456789012'\nregion: eu-west-1\navailability_zones: [eu-west-1a, eu-west-1b]"
+     "\nalarms: {topic_arn: 'arn:aws:sns:us-east-1:123456789012:ops'}",
+     "alarms.topic_arn: is in us-east-1, and this env is pinned to eu-west-1"),
     ("yes: 1", "True: a top-level key must be text; quote it"),
 ]  # fmt: skip
 

@@ -80,9 +80,12 @@ def test_config_show_names_where_each_value_came_from() -> None:
 def test_config_show_leaves_out_unset_keys_that_hold_nothing(tmp_path: Path) -> None:
     """A secret shows its one source, not the other as null; a null a file sets is shown."""
     shutil.copytree(CONFIG_DIR, tmp_path, dirs_exist_ok=True)
-    with (tmp_path / "dev.yaml").open("a") as dev:
+    dev_file = tmp_path / "dev.yaml"
+    # Replaces dev's own services: section (a second one is an error).
+    dev_file.write_text(dev_file.read_text().split("\nservices:")[0])
+    with dev_file.open("a") as dev:
         dev.write(
-            "services:\n  frontend:\n    autoscaling: null\n    secrets:\n"
+            "\nservices:\n  frontend:\n    autoscaling: null\n    secrets:\n"
             "      API_KEY: {ssm: /app/api-key}\n"
             "      DB_PASSWORD: {secrets_manager: 'arn:aws:secretsmanager:us-east-1:123456789012"
             ":secret:db-AbCdEf', field: password}\n"
@@ -131,9 +134,15 @@ def test_cost_matches_a_hand_computed_estimate(synths: dict[str, Synth]) -> None
         "NAT gateways": round(2 * 0.045 * 730, 4),  # 65.70
         "public IPv4 addresses": round(4 * 0.005 * 730, 4),  # 2 NAT EIPs + 2 ALB zones: 14.60
         "secrets": 0.40,
-        "KMS keys": 4 * 1.00,  # one per stack with log groups (network, cluster, 2 services)
+        # One per stack with log groups (network, cluster, 2 services), and the alarm topic's.
+        "KMS keys": 5 * 1.00,
+        # backend: tasks (desired, running), cpu, memory; frontend, its canary's two target
+        # groups: tasks 2, cpu, memory, 5xx % (requests and 5xx of each) 4, load balancer
+        # 5xx 1, p99 2, unhealthy 2.
+        "alarm metrics": round((4 + 13) * 0.10, 4),
+        "dashboards": 3.00,
     }
-    assert cost.total(list(lines.values())) == pytest.approx(146.475125)
+    assert cost.total(list(lines.values())) == pytest.approx(152.175125)
     assert lines["Fargate frontend"].quantity == "2 x 0.5 vCPU, 1 GB"
     assert lines["EFS redis-data"].quantity == "1 x 1 GB"
     # The key cost reads is the one the storage stack writes (cost does not import the CDK).
@@ -220,16 +229,16 @@ def test_cost_tables(synths: dict[str, Synth]) -> None:
     assert (one.headers, one.right) == (["item", "quantity", "USD/month"], (2,))
     assert one.rows[1] == ["Fargate frontend", "2 x 0.5 vCPU, 1 GB", "36.04"]
     assert one.rows[2] == ["EFS redis-data", "1 x 1 GB", "0.30"]
-    assert one.rows[-1] == ["total", "", "146.48"]
+    assert one.rows[-1] == ["total", "", "152.18"]
     both = cost_report.as_table(lines, prices)
     assert (both.headers, both.right) == (["item", "dev USD/month", "prod USD/month"], (1, 2))
-    assert both.rows[-1] == ["total", "82.95", "146.48"]
+    assert both.rows[-1] == ["total", "88.25", "152.18"]
     assert [row[0] for row in both.rows] == [row[0] for row in one.rows]
     extra = cost.Line("timestamper-dev-x", "interface endpoint zones", 2, 14.6)
     shown = cost_report.as_table({"dev": [*lines["dev"], extra], "prod": lines["prod"]}, prices)
     assert ["interface endpoint zones", "14.60", "-"] in shown.rows
     report = cost_report.as_json(lines, prices)
-    assert {env: r["total"] for env, r in report["envs"].items()} == {"dev": 82.95, "prod": 146.48}
+    assert {env: r["total"] for env, r in report["envs"].items()} == {"dev": 88.25, "prod": 152.18}
     assert report["not_included"] == prices.not_included
 
 
@@ -241,7 +250,7 @@ def test_cost_cli(synths: dict[str, Synth], tmp_path: Path) -> None:
     lines = table.stdout.splitlines()
     assert lines[0] == "always-on cost, us-east-1 on-demand prices taken 2025-10"
     assert lines[1].split() == ["item", "quantity", "USD/month"]
-    assert lines[-2].split() == ["total", "82.95"]
+    assert lines[-2].split() == ["total", "88.25"]
     assert lines[-1].startswith("not included: data transfer")
     unknown = run("cost", "--env", "staging")
     assert unknown.returncode == 2 and "unknown env 'staging'" in unknown.stderr

@@ -64,7 +64,7 @@ def test_preview_end_to_end(repo: Path) -> None:
     edit(repo, "base.yaml", lambda d: d["cluster"].update(container_insights=False))
     git(repo, "commit", "--quiet", "-am", "container insights off")
     edit(repo, "base.yaml", lambda d: d["cluster"].update(container_insights=True))
-    edit(repo, "dev.yaml", lambda d: d.update(services={"frontend": {"desired_count": 3}}))
+    edit(repo, "dev.yaml", lambda d: d["services"]["frontend"].update(desired_count=3))
     # A refactor that renames a construct: the flow log group (stateful) is replaced.
     stack = repo / "infra" / "network" / "stack.py"
     stack.write_text(stack.read_text().replace('"FlowLogGroup"', '"FlowLogs"'))
@@ -81,9 +81,11 @@ def test_preview_end_to_end(repo: Path) -> None:
                         f"{old} -> {new}): its data or dependents go with it")  # fmt: skip
     assert "  ~ Service (ECS::Service): DesiredCount 1 -> 3" in lines
     assert f"  ~ FlowLogs (Logs::LogGroup) REPLACE (logical ID {old} -> {new})" in lines
-    # The fix of the ref's failed check: Container Insights and its log group.
+    # The fix of the ref's failed check: Container Insights, its log group, and the
+    # alarms on its task counts.
     assert any(line.startswith("  + InsightsLogs (Logs::LogGroup)") for line in lines), lines
-    assert lines[-2:] == ["unchanged: backend, storage",
+    assert lines.count("  + Alarms/TasksBelowDesired (CloudWatch::Alarm)") == 2, lines
+    assert lines[-2:] == ["unchanged: storage",
                           "exit 3: 1 warning above: review it before deploying"]  # fmt: skip
     # The ref's templates and the working tree's, each under its own key.
     assert len(list((repo / ".cache" / "preview").glob("*.json"))) == 2
@@ -103,7 +105,7 @@ def test_preview_end_to_end(repo: Path) -> None:
 
     missing = run("preview", "--env", "dev", "--against", "no-such-ref", cwd=repo)
     assert missing.returncode == 2 and "'no-such-ref' is not a commit" in missing.stderr
-    edit(repo, "dev.yaml", lambda d: d.update(services={"frontend": {"memory": 4096}}))
+    edit(repo, "dev.yaml", lambda d: d["services"]["frontend"].update(memory=4096))
     broken = run("preview", "--env", "dev", cwd=repo)
     assert broken.returncode == 2
     assert re.search(

@@ -3,6 +3,10 @@
 ENV ?= dev
 STACK ?=
 REF ?= HEAD
+SERVICE ?=
+SINCE ?= 10m
+FOLLOW ?=
+CMD ?=
 VENV := .venv
 PY := $(VENV)/bin/python
 CHECKOV_VENV := .venv-checkov
@@ -18,7 +22,7 @@ export CDK_DISABLE_CLI_TELEMETRY := true
 # takes about a quarter less CPU than on Node 20. Elsewhere the system node runs.
 export PATH := $(CURDIR)/node_modules/.bin:$(PATH)
 
-.PHONY: help deps synth checkov show preview cost test lint fmt deploy diff destroy ls local bench clean
+.PHONY: help deps synth checkov show preview cost test lint fmt deploy diff destroy ls local bench clean preflight status logs exec smoke
 
 help:
 	@echo "make synth [ENV=dev]            templates for one env into cdk.out/ (offline)"
@@ -30,9 +34,14 @@ help:
 	@echo "make test                       the whole test suite"
 	@echo "make lint                       ruff and mypy"
 	@echo "make fmt                        ruff format and autofix"
-	@echo "make deploy ENV=prod [STACK=..] deploy all stacks, or one (with --exclusively)"
-	@echo "make diff ENV=prod              compare with what is deployed (needs AWS access)"
+	@echo "make deploy ENV=prod [STACK=..] preflight, then deploy all stacks, or one (with --exclusively)"
+	@echo "make diff ENV=prod              preflight, then compare with what is deployed"
 	@echo "make destroy ENV=dev            delete the env's stacks"
+	@echo "make preflight ENV=prod         AWS credentials, account and CDK bootstrap, in seconds"
+	@echo "make status ENV=prod            stacks, tasks, deployments, target health, URL (exit 1: unhealthy)"
+	@echo "make logs ENV=prod SERVICE=frontend [SINCE=10m] [FOLLOW=1]   a service's logs"
+	@echo "make exec ENV=prod SERVICE=backend [CMD='redis-cli ping']    a shell or CMD in a task"
+	@echo "make smoke ENV=prod             GET each public URL; the visit count must rise (exit 1: failed)"
 	@echo "make local                      frontend + redis on 127.0.0.1:5000, no Docker"
 	@echo "make bench                      synth and frontend benchmarks"
 	@echo "make clean                      remove cdk.out and tool caches"
@@ -104,7 +113,26 @@ fmt: deps
 	$(VENV)/bin/ruff format .
 	$(VENV)/bin/ruff check --fix .
 
+# The day-2 commands and the preflight need AWS credentials (boto3): see
+# "Operating it" in README.md. Before a deploy or diff, the preflight stops
+# in seconds on a missing login or bootstrap, not after a synth.
+preflight: deps
+	$(PY) -m infra preflight --env $(ENV)
+
+status: deps
+	$(PY) -m infra status --env $(ENV)
+
+logs: deps
+	$(PY) -m infra logs --env $(ENV) $(SERVICE) --since $(SINCE) $(if $(FOLLOW),--follow)
+
+exec: deps
+	$(PY) -m infra exec --env $(ENV) $(SERVICE) $(if $(CMD),-- $(CMD))
+
+smoke: deps
+	$(PY) -m infra smoke --env $(ENV)
+
 deploy: deps
+	$(PY) -m infra preflight --env $(ENV)
 ifeq ($(STACK),)
 	$(CDK) deploy --all $(CDK_FLAGS)
 else
@@ -112,6 +140,7 @@ else
 endif
 
 diff: deps
+	$(PY) -m infra preflight --env $(ENV)
 	$(CDK) diff $(CDK_FLAGS) $(STACK)
 
 destroy: deps

@@ -1,8 +1,22 @@
-"""``python -m infra``: operator tools that work offline, without AWS credentials.
+"""``python -m infra``: operator tools.
+
+Offline, without AWS credentials:
 
 python -m infra config show --env prod      the resolved config, with origins
 python -m infra preview --env prod [--against REF] [--json] [--no-cache]
 python -m infra cost --env prod|all [--prices FILE] [--json] [--assembly DIR]
+
+With AWS credentials, on the deployed env (boto3; region from the config's
+region:, else AWS_REGION or the profile's; AWS_ENDPOINT_URL is honoured):
+
+python -m infra status --env prod           stacks, tasks, deployments, targets, URL
+python -m infra logs --env prod SERVICE [--since 10m] [--follow]
+python -m infra exec --env prod SERVICE [-- CMD ...]   a shell in a task (exec: true)
+python -m infra smoke --env prod            GET the public URLs; the visit count rises
+python -m infra preflight --env prod        credentials, account and CDK bootstrap
+
+Exit codes: 0 fine, 1 something found (changes, unhealthy, a failed check),
+2 could not run (bad config, no credentials, no region); preview also 3.
 """
 
 from __future__ import annotations
@@ -12,6 +26,7 @@ import json
 import sys
 import tempfile
 from pathlib import Path
+from typing import Any
 
 from infra.config import AppConfig, ConfigError, environments, load_config, load_with_origins
 from infra.ops import cost, cost_report, synth
@@ -26,7 +41,7 @@ from infra.paths import ROOT
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(
         prog="python -m infra",
-        description="Operator tools that work offline, without AWS credentials.",
+        description="Operator tools: offline ones, and day-2 commands on the deployed env.",
         epilog="\n".join(line.strip() for line in __doc__.splitlines()[2:]),
         formatter_class=argparse.RawDescriptionHelpFormatter,
     )
@@ -49,8 +64,11 @@ def main(argv: list[str] | None = None) -> int:
         "--assembly", type=Path, metavar="DIR",
         help="price the env's templates already in DIR (e.g. cdk.out) instead of synthesizing",
     )  # fmt: skip
+    _day2_commands(commands)
     args = parser.parse_args(argv)
     try:
+        if args.command in DAY2:
+            return _day2(args, load_config(args.env))
         if args.command == "config":
             resolved, origins = load_with_origins(args.env)
             print(annotated_yaml(resolved, origins))
@@ -68,6 +86,103 @@ def main(argv: list[str] | None = None) -> int:
     except (PreviewError, synth.SynthError, cost.PriceFileError, OSError) as error:
         print(f"error: {error}", file=sys.stderr)
         return 2
+
+
+DAY2 = ("status", "logs", "exec", "smoke", "preflight")
+
+
+def _day2_commands(commands: Any) -> None:
+    """The commands that read the deployed env through AWS."""
+    status = commands.add_parser("status", help="the deployed stacks and services, their health")
+    status.add_argument("--env", default="dev")
+    logs = commands.add_parser("logs", help="a service's CloudWatch logs")
+    logs.add_argument("--env", default="dev")
+    logs.add_argument("service", nargs="?", help="a service of the config")
+    logs.add_argument("--since", default="10m", type=_since, help="30s, 10m, 2h, 1d (default 10m)")
+    logs.add_argument("--follow", action="store_true", help="print new events until Ctrl-C")
+    shell = commands.add_parser("exec", help="a command in a running task (ECS Exec)")
+    shell.add_argument("--env", default="dev")
+    shell.add_argument("service", nargs="?", help="a service with exec: true")
+    shell.add_argument(
+        "cmd", nargs="*", metavar="CMD", help="after --: the command (default /bin/sh)"
+    )
+    smoke = commands.add_parser("smoke", help="GET each public URL's health path and page")
+    smoke.add_argument("--env", default="dev")
+    pre = commands.add_parser("preflight", help="credentials and CDK bootstrap, before a deploy")
+    pre.add_argument("--env", default="dev")
+
+
+def _since(text: str) -> Any:
+    from infra.ops.logs_tail import parse_since
+
+    try:
+        return parse_since(text)
+    except ValueError as error:
+        raise argparse.ArgumentTypeError(str(error)) from None
+
+
+def _day2(args: argparse.Namespace, config: AppConfig) -> int:
+    """status, logs, exec, smoke, preflight. boto3 is imported here only: the
+    offline commands do not pay for it."""
+    from infra.ops import aws
+
+    try:
+        return _run_day2(args, config)
+    except aws.AwsError as error:
+        print(f"error: {error}", file=sys.stderr)
+    except aws.ERRORS as error:
+        print(f"error: {aws.explain(error)}", file=sys.stderr)
+    except KeyboardInterrupt:
+        return 130
+    if args.command == "preflight":
+        from infra.ops.preflight import offline_hint
+
+        print(offline_hint(config.env), file=sys.stderr)
+    return 2
+
+
+def _run_day2(args: argparse.Namespace, config: AppConfig) -> int:
+    from infra.ops import exec_session, logs_tail, preflight, smoke, status
+    from infra.ops.aws import QUICK, Aws, AwsError
+
+    if args.command == "status":
+        aws = Aws(config.region)
+        return status.report(status.collect(aws, config), config, aws.region)
+    if args.command == "smoke":
+        return smoke.run(Aws(config.region), config)
+    if args.command == "preflight":
+        return preflight.run(Aws(config.region, QUICK), config)
+    name = _service_name(config, args.service)
+    if args.command == "logs":
+        aws = Aws(config.region)
+        stack = aws.deployed(config.stack_name(name), f"make deploy ENV={config.env}")
+        logs_tail.tail(aws.client("logs"), stack.output("LogGroupName"), args.since, args.follow)
+        return 0
+    if not config.services[name].exec:
+        raise AwsError(
+            f"{name} does not allow exec: set `services.{name}.exec: true` in "
+            f"config/{config.env}.yaml (or config/base.yaml for every env), then "
+            f"make deploy ENV={config.env}"
+        )
+    plugin = exec_session.plugin()
+    if plugin is None:
+        raise AwsError(exec_session.INSTALL_HINT)
+    aws = Aws(config.region)
+    stack = aws.deployed(config.stack_name(name), f"make deploy ENV={config.env}")
+    return exec_session.run(
+        aws, plugin, stack.output("ClusterName"), stack.output("ServiceArn"), name, args.cmd
+    )
+
+
+def _service_name(config: AppConfig, name: str | None) -> str:
+    from infra.ops.aws import AwsError
+
+    known = ", ".join(config.services)
+    if name is None:
+        raise AwsError(f"name a service of {config.env}: {known}")
+    if name not in config.services:
+        raise AwsError(f"unknown service {name!r}; the services of {config.env} are: {known}")
+    return name
 
 
 def _preview(config: AppConfig, against: str, machine: bool, use_cache: bool) -> int:

@@ -18,6 +18,7 @@ from infra.ops.aws import Client
 
 SINCE = re.compile(r"^(\d+)([smhd])$")
 UNITS = {"s": "seconds", "m": "minutes", "h": "hours", "d": "days"}
+# Between two polls of ``follow``; read at each poll, so a test can shorten it.
 POLL_SECONDS = 2.0
 # CloudWatch makes an event searchable a few seconds after it is written, and
 # one task's event can arrive after a later one of another task: each poll

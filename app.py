@@ -14,7 +14,7 @@ from pathlib import Path
 import aws_cdk as cdk
 
 from infra.builder import build, cdk_json_context
-from infra.compliance import add_checks, checks_failed
+from infra.compliance import add_checks, checks_failed, failed_findings
 from infra.config import ConfigError, load_config
 from infra.control_tower import WaiverError
 
@@ -65,6 +65,8 @@ def main() -> int:
             raise
         return security_checks_failed()
     if checks_failed(report):
+        # The cdk CLI prints the report only for an app that succeeded.
+        print("\n".join(failed_findings(report)), file=sys.stderr)
         return security_checks_failed()
     return 0
 

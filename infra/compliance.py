@@ -97,6 +97,26 @@ def checks_failed(report: Path) -> bool:
     return any(plugin.get("conclusion") == "failure" for plugin in plugins)
 
 
+def failed_findings(report: Path, shown: int = 5) -> list[str]:
+    """Each finding of the failed plugins in CDK's validation report, with where it
+    is (construct paths) and the fix when the rule gives one, as lines to print:
+    under the cdk CLI nothing else shows them, since the app itself fails first."""
+    lines = []
+    for plugin in json.loads(report.read_text()).get("pluginReports", []):
+        if plugin.get("conclusion") != "failure":
+            continue
+        for violation in plugin.get("violations", []):
+            lines.append(f"{violation.get('description') or violation.get('ruleName')} "
+                         f"({plugin.get('pluginName')}: {violation.get('ruleName')})")  # fmt: skip
+            paths = [c.get("constructPath", "?") for c in violation.get("violatingConstructs", [])]
+            lines += [f"    at {path}" for path in paths[:shown]]
+            if len(paths) > shown:
+                lines.append(f"    ... and {len(paths) - shown} more")
+            if violation.get("suggestedFix"):
+                lines.append(f"    fix: {violation['suggestedFix']}")
+    return lines
+
+
 def add_checks(app: Construct, env: str, *, control_tower: bool = True) -> None:
     """Run cdk-nag and the Control Tower controls (less ``env``'s waivers) on every
     synth of ``app``, and mark checkov's accepted exceptions. Only tests that

@@ -222,6 +222,10 @@ class Strategy(StrEnum):
         return self is not Strategy.ROLLING
 
 
+# The old tasks' wait after a traffic-shifting deploy when config names none.
+DEFAULT_BAKE_MINUTES = 10
+
+
 class DeploymentConfig(_Strict):
     """How a deploy replaces the tasks, and when it rolls back.
 
@@ -238,6 +242,15 @@ class DeploymentConfig(_Strict):
     # After all traffic has moved: how long the old tasks stay, ready to take it back.
     bake_minutes: int | None = Field(None, ge=0, le=1440)
     rollback_on_alarms: bool = True
+
+    @property
+    def bake(self) -> int | None:
+        """The bake time a traffic-shifting deploy gets: ECS requires one for
+        blue/green, so every such strategy states it (``bake_minutes``, else
+        :data:`DEFAULT_BAKE_MINUTES`); None for rolling."""
+        if not self.strategy.shifts_traffic:
+            return None
+        return DEFAULT_BAKE_MINUTES if self.bake_minutes is None else self.bake_minutes
 
 
 class AlarmsConfig(_Strict):

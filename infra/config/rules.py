@@ -351,9 +351,10 @@ def _deployment_rules(at: tuple[str, ...], svc: ServiceConfig) -> Iterator[Probl
                           "stopping its one task before starting the next (two copies of "
                           "its data must never serve at once)")  # fmt: skip
         elif svc.public is None or svc.public.load_balancer != "application":
-            yield Problem((*at, "strategy"), f"{strategy} shifts traffic between two target "
-                          "groups of an application load balancer: it needs public: with "
-                          "load_balancer: application; use rolling")  # fmt: skip
+            has = "no public:" if svc.public is None else "public.load_balancer: network"
+            yield Problem((*at, "strategy"), f"{strategy} needs public: with load_balancer: "
+                          "application, whose listener rule ECS shifts the traffic through; "
+                          f"this service has {has}. Use rolling")  # fmt: skip
     steps = strategy in (Strategy.CANARY, Strategy.LINEAR)
     for key in ("percent", "step_minutes"):
         if getattr(deploy, key) is not None and not steps:
@@ -366,9 +367,9 @@ def _deployment_rules(at: tuple[str, ...], svc: ServiceConfig) -> Iterator[Probl
     percent = deploy.percent
     if percent is not None:
         if round(percent * 10) != percent * 10:
-            yield Problem((*at, "percent"), f"{percent}: ECS takes steps of 0.1")
+            yield Problem((*at, "percent"), f"{percent:g}: ECS takes steps of 0.1")
         elif strategy is Strategy.LINEAR and percent < 3:
-            yield Problem((*at, "percent"), f"{percent}: a linear step is 3 to 100 percent")
+            yield Problem((*at, "percent"), f"{percent:g}: a linear step is 3 to 100 percent")
 
 
 def _alarm_rules(alarms: AlarmsConfig, region: str | None) -> Iterator[Problem]:
@@ -377,9 +378,9 @@ def _alarm_rules(alarms: AlarmsConfig, region: str | None) -> Iterator[Problem]:
         yield Problem(("alarms",), "set email (a topic the app creates) or topic_arn "
                       "(your own), not both")  # fmt: skip
     if alarms.topic_arn and region and alarms.topic_arn.split(":")[3] != region:
-        yield Problem(("alarms", "topic_arn"), f"is in {alarms.topic_arn.split(':')[3]}, and "
-                      f"this env is pinned to {region}: CloudWatch alarms notify only "
-                      "topics of their own region")  # fmt: skip
+        yield Problem(("alarms", "topic_arn"), f"{alarms.topic_arn} is in "
+                      f"{alarms.topic_arn.split(':')[3]}, and this env is pinned to {region}: "
+                      "CloudWatch alarms notify only topics of their own region")  # fmt: skip
 
 
 def _count_rules(at: tuple[str, ...], svc: ServiceConfig) -> Iterator[Problem]:

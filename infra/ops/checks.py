@@ -75,7 +75,36 @@ def service_connect_switched(diff: Diff) -> Iterator[Finding]:
                 yield Finding(change, LEAVES)
 
 
-CHECKS: tuple[Check, ...] = (stateful_replaced_or_removed, service_connect_switched)
+# The parts a traffic-shifting deploy adds (infra/services/alb.py), found by name.
+SHIFTING_PARTS = ("/ProductionRule", "/AlternateGroup")
+REWIRED = (
+    "changes what ECS shifts traffic through: CloudFormation sets the rule back to this "
+    "template's weights (all on the first target group), while after a canary the tasks "
+    "may be in the second; check `make status` first (README: How a deploy rolls out)"
+)
+
+
+def traffic_shift_rewired(diff: Diff) -> Iterator[Finding]:
+    """The listener rule or a target group of a service whose deploys shift traffic,
+    changed or replaced: ECS moves the rule's weights at each deploy, the template
+    never does, so an update of the rule can send every request to an empty group."""
+    shifting = {c.stack for c in diff.resources if any(p in c.name for p in SHIFTING_PARTS)}
+    for change in diff.resources:
+        if change.stack not in shifting or change.action == "add":
+            continue
+        rule = change.type == "AWS::ElasticLoadBalancingV2::ListenerRule"
+        group = change.type == "AWS::ElasticLoadBalancingV2::TargetGroup" and (
+            change.replacement or change.action == "remove"
+        )
+        if rule or group:
+            yield Finding(change, REWIRED)
+
+
+CHECKS: tuple[Check, ...] = (
+    stateful_replaced_or_removed,
+    service_connect_switched,
+    traffic_shift_rewired,
+)
 
 
 def run_checks(diff: Diff, checks: Iterable[Check] = CHECKS) -> list[Finding]:

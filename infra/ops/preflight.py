@@ -56,8 +56,8 @@ def qualifier(cdk_json: Path = CDK_JSON) -> str:
 
 def bootstrap_command(account: str, region: str, qualifier: str = DEFAULT_QUALIFIER) -> str:
     custom = f" --qualifier {qualifier}" if qualifier != DEFAULT_QUALIFIER else ""
-    return (f"npx cdk bootstrap aws://{account}/{region}{custom} "
-            "(the project's pinned CLI, node_modules/.bin/cdk)")  # fmt: skip
+    # bin/cdk: the pinned CLI on the project's Node, as README says to run it.
+    return f"bin/cdk bootstrap aws://{account}/{region}{custom}"
 
 
 def account_finding(account: str, arn: str, pinned: str | None, env: str) -> Finding:

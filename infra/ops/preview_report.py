@@ -43,12 +43,16 @@ def _describe(change: ResourceChange) -> str:
     scalars = [c for c in change.changes if not isinstance(c.old, dict | list)
                and not isinstance(c.new, dict | list)]  # fmt: skip
     shown = [f"{c.name} {_value(c.old)} -> {_value(c.new)}" for c in scalars[:4]]
-    # Properties with changes not listed above, by their top-level name.
-    others = sorted(
-        {str(c.path[0]) for c in change.changes} - {str(c.path[0]) for c in scalars[:4]}
-    )
-    if others:
-        shown.append("changed: " + ", ".join(others))
+    # Mappings and lists, by their full name and what happened to them: a block
+    # removed beside a scalar changed in the same property must not go unseen.
+    nested: dict[str, list[str]] = {}
+    for c in change.changes:
+        if c not in scalars:
+            what = "added" if c.old is MISSING else "removed" if c.new is MISSING else "changed"
+            nested.setdefault(what, []).append(c.name)
+    for what in ("added", "removed", "changed"):
+        if what in nested:
+            shown.append(f"{what}: " + ", ".join(sorted(set(nested[what]))))
     if len(scalars) > 4:
         shown.append(f"and {len(scalars) - 4} more")
     return "; ".join(shown)

@@ -71,7 +71,8 @@ def alarm_specs(metrics: ServiceMetrics, thresholds: AlarmsConfig) -> Iterator[A
         yield AlarmSpec(
             "target-5xx", metrics.http.target_5xx_percent, thresholds.target_5xx_percent, 3,
             f"At least {thresholds.target_5xx_percent} % of requests got a 5xx from the "
-            f"tasks for 3 minutes (with {MIN_REQUESTS}+ requests a minute). Rolls a deploy back.",
+            f"tasks (of one target group, with {MIN_REQUESTS}+ requests a minute) for 3 minutes. "
+            "Rolls a deploy back.",
         )  # fmt: skip
         yield AlarmSpec(
             "lb-5xx", metrics.http.load_balancer_5xx, thresholds.load_balancer_5xx, 3,

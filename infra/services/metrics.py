@@ -142,10 +142,7 @@ def _http_metrics(alb: elbv2.BaseLoadBalancer, groups: Sequence[_GroupMetrics]) 
             expression=total_errors, using_metrics=errors, label="5xx from tasks", period=PERIOD
         ),
         target_5xx_percent=cloudwatch.MathExpression(
-            expression=(
-                f"IF(({total_requests}) >= {MIN_REQUESTS}, "
-                f"100 * ({total_errors}) / ({total_requests}), 0)"
-            ),
+            expression=_worst_rate(len(groups)),
             using_metrics={**requests, **errors},
             label="5xx % of requests",
             period=PERIOD,
@@ -160,6 +157,18 @@ def _http_metrics(alb: elbv2.BaseLoadBalancer, groups: Sequence[_GroupMetrics]) 
         ),
         latency_p99=latency,
     )
+
+
+def _worst_rate(groups: int) -> str:
+    """The higher 5xx rate of the target groups, each judged once it had
+    :data:`MIN_REQUESTS` requests in the minute. Per group, not summed: a canary
+    taking 10 % of the traffic would otherwise have to fail half its requests to
+    move a 5 % threshold."""
+    rates = [
+        f"IF(FILL(r{i}, 0) >= {MIN_REQUESTS}, 100 * FILL(e{i}, 0) / FILL(r{i}, 1), 0)"
+        for i in range(groups)
+    ]
+    return rates[0] if groups == 1 else f"MAX([{', '.join(rates)}])"
 
 
 def _sum_of(metrics: Mapping[str, cloudwatch.IMetric]) -> str:

@@ -146,8 +146,8 @@ def _strategy(deployment: DeploymentConfig) -> dict[str, Any]:
     if strategy is Strategy.ROLLING:
         return {}
     options: dict[str, Any] = {"deployment_strategy": STRATEGIES[strategy]}
-    if deployment.bake_minutes is not None:
-        options["bake_time"] = Duration.minutes(deployment.bake_minutes)
+    if deployment.bake is not None:
+        options["bake_time"] = Duration.minutes(deployment.bake)
     shift = ecs.TrafficShiftConfig(
         step_percent=deployment.percent,
         step_bake_time=Duration.minutes(deployment.step_minutes)

@@ -12,7 +12,7 @@ from pathlib import Path
 
 import pytest
 
-from infra.compliance import checks_failed
+from infra.compliance import checks_failed, failed_findings
 from infra.config import ConfigError, Removal, advisories, load_config
 from infra.paths import ROOT
 from tests.infra.conftest import config_dir_with
@@ -232,15 +232,16 @@ BAD_DEV_YAML = [
     ("services: {backend: {deployment: {strategy: canary}}}",
      "services.backend.deployment.strategy: canary: a stateful service deploys rolling"),
     ("services: {frontend: {public: {load_balancer: network}, deployment: {strategy: linear}}}",
-     "services.frontend.deployment.strategy: linear shifts traffic between two target groups "
-     "of an application load balancer"),
+     "services.frontend.deployment.strategy: linear needs public: with load_balancer: "
+     "application, whose listener rule ECS shifts the traffic through; this service has "
+     "public.load_balancer: network. Use rolling"),
     ("services: {frontend: {deployment: {percent: 10}}}",
      "services.frontend.deployment.percent: only canary and linear deploys take percent, not "
      "rolling"),
     ("services: {frontend: {deployment: {bake_minutes: 5}}}",
      "services.frontend.deployment.bake_minutes: a rolling deploy has no bake time of its own"),
     ("services: {frontend: {deployment: {strategy: linear, percent: 2}}}",
-     "services.frontend.deployment.percent: 2.0: a linear step is 3 to 100 percent"),
+     "services.frontend.deployment.percent: 2: a linear step is 3 to 100 percent"),
     ("services: {frontend: {deployment: {strategy: canary, percent: 10.05}}}",
      "services.frontend.deployment.percent: 10.05: ECS takes steps of 0.1"),
     ("alarms: {email: a@b.co, topic_arn: 'arn:aws:sns:us-east-1:123456789012:ops'}",
@@ -248,7 +249,8 @@ BAD_DEV_YAML = [
     ("alarms: {email: ops}", "alarms.email: 'ops' is not an email address"),
     ("account: '123456789012'\nregion: eu-west-1\navailability_zones: [eu-west-1a, eu-west-1b]"
      "\nalarms: {topic_arn: 'arn:aws:sns:us-east-1:123456789012:ops'}",
-     "alarms.topic_arn: is in us-east-1, and this env is pinned to eu-west-1"),
+     "alarms.topic_arn: arn:aws:sns:us-east-1:123456789012:ops is in us-east-1, and this env "
+     "is pinned to eu-west-1"),
     ("yes: 1", "True: a top-level key must be text; quote it"),
 ]  # fmt: skip
 
@@ -551,6 +553,28 @@ def test_a_failed_check_in_cdks_report_fails_the_app(tmp_path: Path) -> None:
     assert checks_failed(report)
     report.write_text(json.dumps({"pluginReports": [{"conclusion": "success"}]}))
     assert not checks_failed(report)
+
+
+def test_the_findings_of_a_failed_check_are_printed_from_cdks_report(tmp_path: Path) -> None:
+    """The cdk CLI prints the report only for an app that succeeded; app.py fails, so
+    it prints the findings itself (this report's shape is CDK's, as bin/cdk wrote it)."""
+    report = tmp_path / "validation-report.json"
+    at = [{"constructPath": f"s/Logs{i}/Resource"} for i in range(7)]
+    report.write_text(json.dumps({"pluginReports": [
+        {"pluginName": "cdk-nag", "conclusion": "success", "violations": [
+            {"ruleName": "ignored", "violatingConstructs": at}]},
+        {"pluginName": "control-tower", "conclusion": "failure", "violations": [
+            {"ruleName": "cloudwatch_log_group_retention_period_check",
+             "description": "[CT.CLOUDWATCH.PR.2]: Require a year",
+             "suggestedFix": "Set 'RetentionInDays' to 365 or more.",
+             "violatingConstructs": at}]}]}))  # fmt: skip
+    assert failed_findings(report) == [
+        "[CT.CLOUDWATCH.PR.2]: Require a year "
+        "(control-tower: cloudwatch_log_group_retention_period_check)",
+        *[f"    at s/Logs{i}/Resource" for i in range(5)],
+        "    ... and 2 more",
+        "    fix: Set 'RetentionInDays' to 365 or more.",
+    ]
 
 
 def test_app_exits_2_listing_every_problem() -> None:

@@ -112,7 +112,8 @@ def test_traffic_shifting_is_wired_through_a_rule_to_two_target_groups(
     blue_green = deployment(variants["https-exec-connect"], "frontend")
     assert (blue_green["Strategy"], blue_green["BakeTimeInMinutes"]) == ("BLUE_GREEN", 5)
     linear = deployment(variants["pinned"], "frontend")
-    assert linear["Strategy"] == "LINEAR"
+    # ECS requires a bake time with blue/green; every shifting deploy states one.
+    assert (linear["Strategy"], linear["BakeTimeInMinutes"]) == ("LINEAR", 10)
     assert linear["LinearConfiguration"] == {"StepPercent": 25, "StepBakeTimeInMinutes": 2}
 
 
@@ -139,8 +140,12 @@ def test_alarms_watch_what_they_say_and_notify_the_topic(synths: dict[str, Synth
     rate = alarms["target-5xx"]["Properties"]
     assert rate["Threshold"] == thresholds.target_5xx_percent
     (expression,) = [m["Expression"] for m in rate["Metrics"] if "Expression" in m]
-    # Both target groups (the canary's and the old tasks'), and no verdict under 10 requests.
-    assert expression.startswith("IF((FILL(r0, 0) + FILL(r1, 0)) >= 10, 100 * (FILL(e0, 0)")
+    # The worse of the two target groups (the canary's and the old tasks'): summed, the
+    # canary's errors would be diluted by its share. No verdict under 10 requests.
+    assert expression == (
+        "MAX([IF(FILL(r0, 0) >= 10, 100 * FILL(e0, 0) / FILL(r0, 1), 0), "
+        "IF(FILL(r1, 0) >= 10, 100 * FILL(e1, 0) / FILL(r1, 1), 0)])"
+    )
     stats = {m["Id"]: m["MetricStat"]["Metric"]["MetricName"] for m in rate["Metrics"]
              if "MetricStat" in m}  # fmt: skip
     assert stats == {"r0": "RequestCount", "r1": "RequestCount",

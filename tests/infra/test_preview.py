@@ -40,6 +40,14 @@ def repo(tmp_path: Path) -> Path:
             shutil.copytree(source, root / name, ignore=IGNORE)
         else:
             shutil.copy2(source, root / name)
+    # The Control Tower passes the project has already verified, shared (entries are
+    # keyed by the exact template, waivers and checker): as on a user's machine, the
+    # working tree's unchanged stacks are not checked again. Preview's own cache stays
+    # the copy's.
+    passes = ROOT / ".cache" / "control-tower"
+    passes.mkdir(parents=True, exist_ok=True)
+    (root / ".cache").mkdir()
+    (root / ".cache" / "control-tower").symlink_to(passes, target_is_directory=True)
     git(root, "init", "--quiet", "--initial-branch=main")
     git(root, "config", "user.email", "test@example.com")
     git(root, "config", "user.name", "Test")

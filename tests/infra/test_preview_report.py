@@ -15,6 +15,7 @@ from infra.ops.checks import (
     run_checks,
     service_connect_switched,
     stateful_replaced_or_removed,
+    traffic_shift_rewired,
 )
 from infra.ops.diff import MISSING, Diff, PropertyChange, ResourceChange
 from infra.ops.preview import consumed_stacks
@@ -181,7 +182,7 @@ def test_human_output(config: AppConfig, capsys: pytest.CaptureFixture[str]) -> 
         "frontend",
         "  ~ Service (ECS::Service): DesiredCount 1 -> 3",
         "  ~ Public/LoadBalancer (ElasticLoadBalancingV2::LoadBalancer): P0 0 -> 1; P1 1 -> 2; "
-        "P2 2 -> 3; P3 3 -> 4; changed: New, P4, Tags; and 2 more",
+        "P2 2 -> 3; P3 3 -> 4; changed: Tags; and 2 more",
         "unchanged: cluster",
         "exit 3: 2 warnings above: review them before deploying",
     ]  # fmt: skip
@@ -227,3 +228,44 @@ def test_json_output(config: AppConfig) -> None:
     assert (scale["action"], scale["replacement"], scale["logical_id"]) == (
         "modify", False, "Service1234ABCD")  # fmt: skip
     assert added["changes"][0]["old"] is None  # MISSING is null in JSON
+
+
+RULE = "AWS::ElasticLoadBalancingV2::ListenerRule"
+GROUP = "AWS::ElasticLoadBalancingV2::TargetGroup"
+LISTENER = "Public/LoadBalancer/Listener"
+
+
+def test_rewiring_what_a_canary_shifts_through_is_a_finding() -> None:
+    """After a canary the tasks may sit in the second group; an update of the rule sets
+    its weights back to the template's. Adding the parts (rolling -> canary) is safe,
+    and so is replacing a rolling service's one group (ECS follows the template)."""
+    rule = change(FRONTEND, f"{LISTENER}/ProductionRule", RULE, changes=[
+        PropertyChange(("Conditions",), [], [{"Field": "host-header"}], False)])  # fmt: skip
+    alternate = change(FRONTEND, f"{LISTENER}/AlternateGroup", GROUP, "remove")
+    primary = change(FRONTEND, f"{LISTENER}/TargetsGroup", GROUP, replacement=True,
+                     reason="create-only Port")  # fmt: skip
+    tuned = change(FRONTEND, f"{LISTENER}/TargetsGroup", GROUP, changes=[
+        PropertyChange(("HealthCheckPath",), "/", "/healthz", False)])  # fmt: skip
+    found = run_checks(diff(rule, alternate, primary, tuned))
+    assert [f.change for f in found] == [rule, alternate, primary]
+    assert all("check `make status` first" in f.message for f in found)
+    added = [change(FRONTEND, f"{LISTENER}/ProductionRule", RULE, "add"),
+             change(FRONTEND, f"{LISTENER}/AlternateGroup", GROUP, "add"), primary]  # fmt: skip
+    assert list(traffic_shift_rewired(diff(*added))) == [Finding(primary, found[0].message)]
+    assert list(traffic_shift_rewired(diff(primary))) == []
+
+
+def test_a_block_removed_beside_a_changed_value_is_shown(
+    config: AppConfig, capsys: pytest.CaptureFixture[str]
+) -> None:
+    canary = {"CanaryPercent": 10, "CanaryBakeTimeInMinutes": 5}
+    switched = change(FRONTEND, "Service", "AWS::ECS::Service", changes=[
+        PropertyChange(("DeploymentConfiguration", "Strategy"), "CANARY", "BLUE_GREEN", False),
+        PropertyChange(("DeploymentConfiguration", "CanaryConfiguration"), canary, MISSING, False),
+        PropertyChange(("DeploymentConfiguration", "Alarms"), MISSING, {"Enable": True}, False),
+        PropertyChange(("LoadBalancers",), [{"a": 1}], [{"a": 2}], False)])  # fmt: skip
+    print_human(diff(switched), [], config, "HEAD")
+    assert ("  ~ Service (ECS::Service): DeploymentConfiguration.Strategy CANARY -> BLUE_GREEN; "
+            "added: DeploymentConfiguration.Alarms; removed: "
+            "DeploymentConfiguration.CanaryConfiguration; changed: LoadBalancers"
+            ) in capsys.readouterr().out.splitlines()  # fmt: skip

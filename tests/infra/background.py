@@ -67,8 +67,10 @@ def start(synths: dict[str, Synth], variants: Variants, workdir: Path) -> Templa
     for name in VARIANTS:
         after = variants[name]
         shipped = synths[after.config.env].templates
+        # A variant's dashboard is the shipped one with other graphs in its body (a
+        # string to CloudFormation): the shipped envs' dashboards are linted.
         changed = [(stack, body) for stack, body in after.templates.items()
-                   if body != shipped.get(stack)]  # fmt: skip
+                   if body != shipped.get(stack) and not stack.endswith("-dashboard")]  # fmt: skip
         assert changed, f"the variant {name} changes no template"
         for stack, body in changed:
             path = workdir / "lint" / name / f"{stack}.template.json"

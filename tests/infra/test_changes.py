@@ -65,32 +65,32 @@ def test_raising_a_count_changes_only_that_service(
     after.template("frontend").has_resource_properties(SERVICE, {"DesiredCount": 3})
 
 
-def test_changing_a_size_changes_only_that_task_definition(
+def test_a_size_edit_changes_only_the_task_definition_and_bounds_only_the_target(
     synths: dict[str, Synth], synth_edited: Any
 ) -> None:
-    def resize(prod: dict[str, Any]) -> None:
+    """Two edits of prod's frontend in one synth, each found in the one resource type it
+    may touch: the size in the task definition, the autoscaling bounds in the scalable
+    target (and desired_count, ignored with autoscaling, nowhere)."""
+
+    def resize_and_widen(prod: dict[str, Any]) -> None:
         prod["services"]["frontend"].update(cpu=1024, memory=2048)
-
-    after = synth_edited("prod", prod=resize)
-    diff = changed(synths["prod"], after)
-    assert list(diff) == ["timestamper-prod-frontend"]
-    assert kinds(after, "timestamper-prod-frontend", diff["timestamper-prod-frontend"]) == {
-        "AWS::ECS::TaskDefinition"
-    }
-
-
-def test_autoscaling_bounds_change_only_the_scalable_target(
-    synths: dict[str, Synth], synth_edited: Any
-) -> None:
-    def widen(prod: dict[str, Any]) -> None:
         prod["services"]["frontend"]["autoscaling"]["max"] = 20
         prod["services"]["frontend"]["desired_count"] = 5  # no effect: a warning says so
 
-    after = synth_edited("prod", prod=widen)
+    after = synth_edited("prod", prod=resize_and_widen)
     diff = changed(synths["prod"], after)
-    assert {s: kinds(after, s, ids) for s, ids in diff.items()} == {
-        "timestamper-prod-frontend": {"AWS::ApplicationAutoScaling::ScalableTarget"}
+    assert list(diff) == ["timestamper-prod-frontend"]
+    resources = after.templates["timestamper-prod-frontend"]["Resources"]
+    assert len(diff["timestamper-prod-frontend"]) == 2
+    by_type = {resources[i]["Type"]: i for i in diff["timestamper-prod-frontend"]}
+    assert set(by_type) == {
+        "AWS::ECS::TaskDefinition",
+        "AWS::ApplicationAutoScaling::ScalableTarget",
     }
+    task = resources[by_type["AWS::ECS::TaskDefinition"]]["Properties"]
+    assert (task["Cpu"], task["Memory"]) == ("1024", "2048")
+    target = resources[by_type["AWS::ApplicationAutoScaling::ScalableTarget"]]["Properties"]
+    assert (target["MinCapacity"], target["MaxCapacity"]) == (2, 20)
     frontend = after.assembly.get_stack_by_name("timestamper-prod-frontend")
     warnings = [m.entry.data for m in frontend.messages if m.level == SynthesisMessageLevel.WARNING]
     assert len(warnings) == 1 and "services.frontend.desired_count is ignored" in str(warnings[0])

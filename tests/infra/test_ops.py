@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import json
-import os
 import shutil
 from pathlib import Path
 from typing import Any
@@ -11,6 +10,7 @@ from typing import Any
 import pytest
 import yaml
 
+from infra.__main__ import main
 from infra.config import load_with_origins
 from infra.ops import cost, cost_report
 from infra.ops.show import annotated_yaml
@@ -102,17 +102,22 @@ def test_config_show_leaves_out_unset_keys_that_hold_nothing(tmp_path: Path) -> 
     assert text.count("\n    volumes:") == 1  # the backend's; the frontend mounts none
 
 
-def test_config_show_cli_and_its_errors() -> None:
+def test_config_show_cli_and_its_errors(
+    monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """As a user runs it, then its errors through its entry point in this process."""
     shown = run("config", "show", "--env", "prod")
     assert shown.returncode == 0, shown.stderr
     assert "termination_protection: true" in shown.stdout
-    bad = run("config", "show", "--env", "staging")
-    assert bad.returncode == 2
-    assert "unknown env 'staging'" in bad.stderr and "Traceback" not in bad.stderr
+    assert main(["config", "show", "--env", "staging"]) == 2
+    bad = capsys.readouterr().err
+    assert "unknown env 'staging'" in bad and "Traceback" not in bad
     variable = "APP_CONFIG__SERVICES__FRONTEND__MEMORY"
-    wrong = run("config", "show", "--env", "dev", env={**os.environ, variable: "4096"})
-    assert wrong.returncode == 2 and wrong.stdout == ""
-    assert f"environment variable {variable}: services.frontend.memory: 4096" in wrong.stderr
+    monkeypatch.setenv(variable, "4096")
+    assert main(["config", "show", "--env", "dev"]) == 2
+    wrong = capsys.readouterr()
+    assert wrong.out == ""
+    assert f"environment variable {variable}: services.frontend.memory: 4096" in wrong.err
 
 
 # --- cost --------------------------------------------------------------------------
@@ -242,8 +247,11 @@ def test_cost_tables(synths: dict[str, Synth]) -> None:
     assert report["not_included"] == prices.not_included
 
 
-def test_cost_cli(synths: dict[str, Synth], tmp_path: Path) -> None:
-    """The CLI on the session's dev assembly (its synth path is preview's, tested there)."""
+def test_cost_cli(
+    synths: dict[str, Synth], tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """The CLI on the session's dev assembly (its synth path is preview's, tested there):
+    once as a user runs it, its errors through its entry point in this process."""
     dev = synths["dev"].assembly.directory
     table = run("cost", "--env", "dev", "--assembly", dev)
     assert table.returncode == 0, table.stderr
@@ -252,17 +260,18 @@ def test_cost_cli(synths: dict[str, Synth], tmp_path: Path) -> None:
     assert lines[1].split() == ["item", "quantity", "USD/month"]
     assert lines[-2].split() == ["total", "88.25"]
     assert lines[-1].startswith("not included: data transfer")
-    unknown = run("cost", "--env", "staging")
-    assert unknown.returncode == 2 and "unknown env 'staging'" in unknown.stderr
-    other = run("cost", "--env", "prod", "--assembly", dev)
-    assert other.returncode == 2 and "not prod's stacks" in other.stderr
-    assert "run `make synth ENV=prod`" in other.stderr
-    nothing = run("cost", "--env", "dev", "--assembly", "no-such-dir")
-    assert nothing.returncode == 2 and "not a cloud assembly" in nothing.stderr
+
+    def fails(*args: str) -> str:
+        assert main(["cost", *args]) == 2
+        return capsys.readouterr().err
+
+    assert "unknown env 'staging'" in fails("--env", "staging")
+    other = fails("--env", "prod", "--assembly", dev)
+    assert "not prod's stacks" in other and "run `make synth ENV=prod`" in other
+    assert "not a cloud assembly" in fails("--env", "dev", "--assembly", "no-such-dir")
     (tmp_path / "manifest.json").write_text("{")  # a synth cut short
-    broken = run("cost", "--env", "dev", "--assembly", str(tmp_path))
-    assert broken.returncode == 2 and "not a readable cloud assembly" in broken.stderr
-    assert "Traceback" not in broken.stderr
+    broken = fails("--env", "dev", "--assembly", str(tmp_path))
+    assert "not a readable cloud assembly" in broken and "Traceback" not in broken
 
 
 # --- output ------------------------------------------------------------------------

@@ -66,7 +66,7 @@ class Service(ecs.FargateService):
             min_healthy_percent=min_healthy,
             max_healthy_percent=max_healthy,
             circuit_breaker=ecs.DeploymentCircuitBreaker(enable=True, rollback=True),
-            **_strategy(deployment),
+            **strategy_options(deployment),
             # Fixed names (see infra.services.alarms): the alarms watch this
             # service's own metrics, so a reference would be a cycle.
             deployment_alarms=ecs.DeploymentAlarmConfig(
@@ -139,7 +139,7 @@ STRATEGIES = {
 }
 
 
-def _strategy(deployment: DeploymentConfig) -> dict[str, Any]:
+def strategy_options(deployment: DeploymentConfig) -> dict[str, Any]:
     """The FargateService options of ``deployment``'s strategy. Rolling is left to
     ECS's default, so a service that never set a strategy keeps its template."""
     strategy = deployment.strategy

@@ -117,7 +117,7 @@ def checkov_folders(synths: dict[str, Synth], variants: Variants, scan: Path) ->
         resource.get("Metadata", {}).pop("checkov", None)
     add("https", {"frontend": https})
     # The network load balancer option, its accepted exception (no access logs) in place.
-    add("nlb", {"frontend": variants["nlb"].templates["timestamper-dev-frontend"]})
+    add("nlb", {"frontend": variants["pinned"].templates["timestamper-prod-frontend"]})
     # README's db (its image's user, a writable root, a volume) and worker (secrets, no port).
     worker = variants["worker"].templates
     add("worker", {part: worker[f"timestamper-dev-{part}"] for part in ("db", "worker", "storage")})

@@ -162,20 +162,19 @@ TOPIC = "arn:aws:sns:eu-west-1:123456789012:ops-alerts"
 
 # The options the shipped envs leave off, each as (env, edits of its files).
 VARIANTS: dict[str, tuple[str, dict[str, Edit]]] = {
-    # A network load balancer passing TCP on 443 (TLS ends in the app).
-    "nlb": ("dev", {"dev": lambda d: d.setdefault("services", {}).update(
-        frontend={"public": {"load_balancer": "network", "listener_port": 443}})}),
     # The README's db and worker, with scratch space, a third peer and more secrets.
     "worker": ("dev", {"base": with_readme_services}),
     # Account, region and three zones pinned.
-    # ... with alarms to an existing topic, and linear deploys.
+    # ... with alarms to an existing topic, and a network load balancer passing TCP on
+    # 443 (TLS ends in the app), which deploys rolling.
     "pinned": ("prod", {"prod": lambda d: d.update(
         account="123456789012", region="eu-west-1",
         availability_zones=["eu-west-1a", "eu-west-1b", "eu-west-1c"],
         network={**d["network"], "max_azs": 3, "nat_gateways": 3},
         alarms={"topic_arn": TOPIC},
-        services={"frontend": {**d["services"]["frontend"], "deployment": {
-            "strategy": "linear", "percent": 25, "step_minutes": 2}}})}),
+        services={"frontend": {**d["services"]["frontend"], "deployment": {"strategy": "rolling"},
+                               "public": {"load_balancer": "network", "listener_port": 443,
+                                          "deletion_protection": True}}})}),
     # HTTPS on a domain, ECS Exec on both services, Service Connect, blue/green
     # deploys through the HTTPS listener, and alarms by email.
     "https-exec-connect": ("dev", {"dev": lambda d: d.update(services={

@@ -138,7 +138,7 @@ def test_third_service_from_yaml_alone(synths: dict[str, Synth], variants: Varia
 def test_network_load_balancer_option(variants: Variants) -> None:
     """From YAML to the app: the frontend gets an NLB (its listeners and health check
     are test_constructs' business), and only its group reaches the tasks."""
-    frontend = variants["nlb"].template("frontend")
+    frontend = variants["pinned"].template("frontend")
     balancer = load_balancer_group(frontend)  # one load balancer, one security group
     frontend.has_resource_properties(LOAD_BALANCER, {"Type": "network"})
     frontend.has_resource_properties(LISTENER, {"Port": 443, "Protocol": "TCP"})

@@ -6,9 +6,12 @@ import json
 from collections.abc import Mapping
 from typing import Any
 
+from aws_cdk import aws_ecs as ecs
 from aws_cdk.assertions import Match
 
+from infra.config import DeploymentConfig, Strategy
 from infra.services.alarms import DEPLOYMENT_KINDS
+from infra.services.service import strategy_options
 from tests.infra.conftest import TOPIC, Synth, Variants
 from tests.infra.templates import LISTENER, SERVICE, TARGET_GROUP
 
@@ -111,16 +114,31 @@ def test_traffic_shifting_is_wired_through_a_rule_to_two_target_groups(
         }
     blue_green = deployment(variants["https-exec-connect"], "frontend")
     assert (blue_green["Strategy"], blue_green["BakeTimeInMinutes"]) == ("BLUE_GREEN", 5)
-    linear = deployment(variants["pinned"], "frontend")
-    # ECS requires a bake time with blue/green; every shifting deploy states one.
-    assert (linear["Strategy"], linear["BakeTimeInMinutes"]) == ("LINEAR", 10)
-    assert linear["LinearConfiguration"] == {"StepPercent": 25, "StepBakeTimeInMinutes": 2}
+
+
+def test_each_strategy_gets_its_own_options() -> None:
+    """The options FargateService gets per strategy (the templates above show them
+    rendered for canary and blue/green). ECS requires a bake time with blue/green:
+    every shifting deploy states one."""
+    linear = strategy_options(
+        DeploymentConfig(strategy=Strategy.LINEAR, percent=25, step_minutes=2)
+    )
+    assert set(linear) == {"deployment_strategy", "bake_time", "linear_configuration"}
+    assert linear["deployment_strategy"] == ecs.DeploymentStrategy.LINEAR
+    assert linear["bake_time"].to_minutes() == 10
+    shift = linear["linear_configuration"]
+    assert (shift.step_percent, shift.step_bake_time.to_minutes()) == (25, 2)
+    green = strategy_options(DeploymentConfig(strategy=Strategy.BLUE_GREEN))
+    assert set(green) == {"deployment_strategy", "bake_time"}
+    assert green["bake_time"].to_minutes() == 10
+    # Rolling leaves everything to ECS's default: an unchanged template for old services.
+    assert strategy_options(DeploymentConfig()) == {}
 
 
 def test_every_service_has_its_alarms_under_fixed_names(
     synths: dict[str, Synth], variants: Variants
 ) -> None:
-    for synth in [*synths.values(), variants["nlb"], variants["worker"]]:
+    for synth in [*synths.values(), variants["pinned"], variants["worker"]]:
         for name, service in synth.config.services.items():
             expected = set(EVERY_SERVICE)
             if service.public is not None:
@@ -129,7 +147,7 @@ def test_every_service_has_its_alarms_under_fixed_names(
             prefix = synth.config.stack_name(name)
             assert alarm_names(synth, name) == {f"{prefix}-{kind}" for kind in expected}, name
     # A network load balancer gives no HTTP status: the circuit breaker alone rolls back.
-    assert "Alarms" not in deployment(variants["nlb"], "frontend")
+    assert "Alarms" not in deployment(variants["pinned"], "frontend")
 
 
 def test_alarms_watch_what_they_say_and_notify_the_topic(synths: dict[str, Synth]) -> None:

@@ -269,7 +269,7 @@ def checkov_reports(template_checks: TemplateChecks) -> dict[str, dict[str, list
 def test_checkov_fails_nothing(
     checkov_reports: dict[str, dict[str, list[dict[str, Any]]]],
 ) -> None:
-    for env in [*ENVS, "nlb", "worker"]:
+    for env in [*ENVS, "nlb", "worker"]:  # nlb: the pinned variant's frontend
         results = checkov_reports[env]
         failed = [(c["check_id"], c["resource"]) for c in results["failed_checks"]]
         assert failed == [], env

@@ -18,9 +18,9 @@ MIN_REQUESTS = 10
 
 @dataclass(frozen=True)
 class HttpMetrics:
-    """What an application load balancer measures of the service behind it, summed
-    (or, for latency, maxed) over its target groups: one, or two while ECS shifts
-    traffic between them."""
+    """What an application load balancer measures of the service behind it, over its
+    target groups (one, or two while ECS shifts traffic between them): counts summed,
+    the 5xx rate and the latency of the worse group."""
 
     requests: cloudwatch.IMetric
     target_5xx_percent: cloudwatch.IMetric
@@ -75,7 +75,8 @@ def service_metrics(
         )
         groups = [_GroupMetrics(kind, load_balancer, group) for group in target_groups]
         unhealthy = _total(
-            "unhealthy targets", [g.metric("UnHealthyHostCount", "Maximum") for g in groups]
+            "unhealthy targets",
+            {f"m{i}": g.metric("UnHealthyHostCount", "Maximum") for i, g in enumerate(groups)},
         )
         if kind == "ApplicationELB":
             http = _http_metrics(load_balancer, groups)
@@ -120,8 +121,6 @@ class _GroupMetrics:
 def _http_metrics(alb: elbv2.BaseLoadBalancer, groups: Sequence[_GroupMetrics]) -> HttpMetrics:
     requests = {f"r{i}": g.metric("RequestCount") for i, g in enumerate(groups)}
     errors = {f"e{i}": g.metric("HTTPCode_Target_5XX_Count") for i, g in enumerate(groups)}
-    total_requests = _sum_of(requests)
-    total_errors = _sum_of(errors)
     latencies = {f"l{i}": g.metric("TargetResponseTime", "p99") for i, g in enumerate(groups)}
     latency: cloudwatch.IMetric = (
         next(iter(latencies.values())).with_(label="p99 response time")
@@ -135,12 +134,8 @@ def _http_metrics(alb: elbv2.BaseLoadBalancer, groups: Sequence[_GroupMetrics]) 
         )
     )
     return HttpMetrics(
-        requests=cloudwatch.MathExpression(
-            expression=total_requests, using_metrics=requests, label="requests", period=PERIOD
-        ),
-        target_5xx=cloudwatch.MathExpression(
-            expression=total_errors, using_metrics=errors, label="5xx from tasks", period=PERIOD
-        ),
+        requests=_total("requests", requests),
+        target_5xx=_total("5xx from tasks", errors),
         target_5xx_percent=cloudwatch.MathExpression(
             expression=_worst_rate(len(groups)),
             using_metrics={**requests, **errors},
@@ -171,13 +166,12 @@ def _worst_rate(groups: int) -> str:
     return rates[0] if groups == 1 else f"MAX([{', '.join(rates)}])"
 
 
-def _sum_of(metrics: Mapping[str, cloudwatch.IMetric]) -> str:
-    """A metric math sum in which a group with no data (no requests yet) counts 0."""
-    return " + ".join(f"FILL({metric_id}, 0)" for metric_id in metrics)
-
-
-def _total(label: str, metrics: list[cloudwatch.IMetric]) -> cloudwatch.IMetric:
-    ids = {f"m{i}": metric for i, metric in enumerate(metrics)}
+def _total(label: str, metrics: Mapping[str, cloudwatch.IMetric]) -> cloudwatch.IMetric:
+    """The sum of ``metrics`` (by metric math ID), in which a group with no data (no
+    requests yet) counts 0."""
     return cloudwatch.MathExpression(
-        expression=_sum_of(ids), using_metrics=ids, label=label, period=PERIOD
+        expression=" + ".join(f"FILL({metric_id}, 0)" for metric_id in metrics),
+        using_metrics=dict(metrics),
+        label=label,
+        period=PERIOD,
     )

@@ -40,7 +40,8 @@ LOG_RETENTION_DAYS = (
 # A DNS label: service names become Cloud Map names and stack-name parts.
 # Kept short so `<app>-<env>-<service>` and the ECS and target group names fit.
 DNS_LABEL = r"^[a-z]([a-z0-9-]{0,22}[a-z0-9])?$"
-ENV_VAR_NAME = r"^[A-Z_][A-Z0-9_]*$"
+# Lowercase too: images read such names (gitea's GITEA__database__HOST).
+ENV_VAR_NAME = r"^[A-Za-z_][A-Za-z0-9_]*$"
 # Stack names are <app>-<env>-<part>; a service must not take a part's name.
 RESERVED_NAMES = frozenset({"network", "cluster", "storage", "dashboard"})
 DNS_NAME = r"^([a-z0-9]([a-z0-9-]*[a-z0-9])?\.)+[a-z]+$"
@@ -75,7 +76,7 @@ EMAIL = r"^[^@\s]+@[^@\s]+\.[A-Za-z]{2,}$"
 PATTERN_HELP = {
     DNS_LABEL: "is not a DNS label: lowercase letters, digits and hyphens, starting with a "
     "letter, at most 24 characters",
-    ENV_VAR_NAME: "is not an environment variable name (A-Z, 0-9, _)",
+    ENV_VAR_NAME: "is not an environment variable name (letters, digits, _)",
     DNS_NAME: "is not a lowercase DNS name such as service.local",
     ACCOUNT_ID: "is not a 12-digit AWS account id (quote it in YAML)",
     REGION: "is not an AWS region name such as eu-west-1",
@@ -353,6 +354,13 @@ class ServiceConfig(_Strict):
     # Durable named volumes (EFS): volume name -> path in the container.
     volumes: dict[Name, Annotated[str, Field(pattern=ABS_PATH)]] = {}
     command: list[Annotated[str, Field(min_length=1)]] | None = Field(None, min_length=1)
+    # Replaces the image's ENTRYPOINT (compose's ``entrypoint:``); ``command`` is its arguments.
+    entrypoint: list[Annotated[str, Field(min_length=1)]] | None = Field(None, min_length=1)
+    # The command's working directory, instead of the image's WORKDIR.
+    working_dir: str | None = Field(None, pattern=ABS_PATH)
+    # A Secrets Manager secret ({"username": ..., "password": ...}) for a private
+    # registry's ``image`` (compose's ``x-aws-pull_credentials``).
+    pull_credentials: str | None = Field(None, pattern=SECRET)
     # A generated password in Secrets Manager, given to this service and to
     # every service that connects to it as <NAME>_PASSWORD.
     auth: bool = False

@@ -180,6 +180,9 @@ def _image_rules(at: tuple[str, ...], svc: ServiceConfig) -> Iterator[Problem]:
     """Exactly one image source; a build context with its Dockerfile."""
     if (svc.image is None) == (svc.build is None):
         yield Problem(at, "set exactly one of image (a registry image) or build (a directory)")
+    if svc.pull_credentials is not None and svc.image is None:
+        yield Problem((*at, "pull_credentials"), "only for a registry image (image:); a built "
+                      "image is pushed to and pulled from this account's ECR")  # fmt: skip
     build = svc.build
     if build is None:
         return

@@ -7,6 +7,7 @@ from collections.abc import Mapping
 
 from aws_cdk import Annotations, Duration
 from aws_cdk import aws_ecs as ecs
+from aws_cdk import aws_secretsmanager as secretsmanager
 from aws_cdk.aws_ecr_assets import Platform
 from constructs import Construct
 
@@ -28,7 +29,7 @@ ASSET_EXCLUDES = [
 PROJECT_EXCLUDES = [".git", ".venv", ".venv-checkov", "node_modules", "cdk.out", ".cache"]
 
 
-def container_image(service: ServiceConfig) -> ecs.ContainerImage:
+def container_image(scope: Construct, service: ServiceConfig) -> ecs.ContainerImage:
     """A registry image as named, or the ``build`` context as a Docker asset (with
     its Dockerfile, target stage and build arguments, as compose's ``build:``)."""
     build = service.build
@@ -44,7 +45,13 @@ def container_image(service: ServiceConfig) -> ecs.ContainerImage:
             platform=Platform.LINUX_AMD64,
         )
     assert service.image is not None  # the config guarantees exactly one of the two
-    return ecs.ContainerImage.from_registry(service.image)
+    if service.pull_credentials is None:
+        return ecs.ContainerImage.from_registry(service.image)
+    # CDK grants the execution role read access to the secret.
+    credentials = secretsmanager.Secret.from_secret_complete_arn(
+        scope, "PullCredentials", service.pull_credentials
+    )
+    return ecs.ContainerImage.from_registry(service.image, credentials=credentials)
 
 
 # Where the ECS Exec agent writes; with a read-only root filesystem these must
@@ -108,7 +115,7 @@ class ServiceTask(Construct):
         self.container = self.definition.add_container(
             "Container",
             container_name=name,
-            image=container_image(service),
+            image=container_image(self, service),
             essential=True,
             # A hard limit (the whole task's memory): the container is stopped
             # at it rather than starving the ECS agent's own processes.
@@ -117,6 +124,8 @@ class ServiceTask(Construct):
             readonly_root_filesystem=service.read_only_root,
             privileged=False,
             command=service.command,
+            entry_point=service.entrypoint,
+            working_directory=service.working_dir,
             # The name is what Service Connect refers to; a worker has no port.
             port_mappings=[ecs.PortMapping(container_port=service.port, name=name)]
             if service.port is not None

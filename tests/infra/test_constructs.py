@@ -217,7 +217,7 @@ def test_asset_hash_moves_only_when_the_image_would(tmp_path: Path) -> None:
         cdk.AssetStaging.clear_asset_hash_cache()
         stack = cdk.Stack(cdk.App(context=cdk_json_context(), outdir=str(tmp_path / "out")))
         task = ecs.FargateTaskDefinition(stack, "Task")
-        task.add_container("web", image=container_image(service))
+        task.add_container("web", image=container_image(stack, service))
         (box,) = Template.from_stack(stack).to_json()["Resources"][
             stack.get_logical_id(task.node.default_child)]["Properties"]["ContainerDefinitions"]  # type: ignore[arg-type]  # fmt: skip
         return json.dumps(box["Image"])

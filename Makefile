@@ -7,11 +7,16 @@ SERVICE ?=
 SINCE ?= 10m
 FOLLOW ?=
 CMD ?=
+CONFIG ?=
+COMPOSE ?=
+ARGS ?=
 VENV := .venv
 PY := $(VENV)/bin/python
 CHECKOV_VENV := .venv-checkov
 CDK := node_modules/.bin/cdk
-CDK_FLAGS := --context env=$(ENV) --no-notices
+CDK_FLAGS := --context env=$(ENV) --no-notices $(if $(CONFIG),--context config=$(CONFIG))
+# The config folder for `python -m infra` (default config/).
+CONFIG_FLAG := $(if $(CONFIG),--config $(CONFIG))
 
 # jsii prints a banner on every run under Node 20 (end-of-life since 2026-10);
 # it works, and the banner would bury real warnings. Node 22+ prints nothing.
@@ -22,7 +27,7 @@ export CDK_DISABLE_CLI_TELEMETRY := true
 # takes about a quarter less CPU than on Node 20. Elsewhere the system node runs.
 export PATH := $(CURDIR)/node_modules/.bin:$(PATH)
 
-.PHONY: help deps synth checkov show preview cost test lint fmt deploy diff destroy ls local bench clean preflight status logs exec smoke
+.PHONY: help deps import synth checkov show preview cost test lint fmt deploy diff destroy ls local bench clean preflight status logs exec smoke
 
 help:
 	@echo "make synth [ENV=dev]            templates for one env into cdk.out/ (offline)"
@@ -30,6 +35,7 @@ help:
 	@echo "make show ENV=prod              the resolved config, each value with its origin"
 	@echo "make preview ENV=prod [REF=..]  what the working tree changes against REF (HEAD), offline"
 	@echo "make cost ENV=all               estimated always-on monthly cost"
+	@echo "make import COMPOSE=compose.yaml [CONFIG=DIR]   config from your compose file"
 	@echo "make ls ENV=prod                the stacks of one env, in deploy order"
 	@echo "make test                       the whole test suite"
 	@echo "make lint                       ruff and mypy"
@@ -86,15 +92,20 @@ ls: deps
 	$(CDK) ls $(CDK_FLAGS)
 
 show: deps
-	$(PY) -m infra config show --env $(ENV)
+	$(PY) -m infra config show --env $(ENV) $(CONFIG_FLAG)
 
 # Exit 1 only says there are changes; make fails on 2 (could not run) and 3
 # (stateful resources replaced or removed).
 preview: deps
-	$(PY) -m infra preview --env $(ENV) --against $(REF) || [ $$? -eq 1 ]
+	$(PY) -m infra preview --env $(ENV) $(CONFIG_FLAG) --against $(REF) || [ $$? -eq 1 ]
 
 cost: deps
-	$(PY) -m infra cost --env $(ENV)
+	$(PY) -m infra cost --env $(ENV) $(CONFIG_FLAG)
+
+# COMPOSE=path/to/compose.yaml [CONFIG=DIR] [ARGS='--public web --force']
+import: deps
+	@test -n "$(COMPOSE)" || { echo "usage: make import COMPOSE=compose.yaml [CONFIG=DIR] [ARGS=...]"; exit 2; }
+	$(PY) -m infra import $(COMPOSE) $(if $(CONFIG),--out $(CONFIG)) $(ARGS)
 
 # A run starts some 25 Python processes (workers, synths, CLI calls) that import
 # the same modules: bytecode written by the first saves the rest compiling them
@@ -117,22 +128,22 @@ fmt: deps
 # "Operating it" in README.md. Before a deploy or diff, the preflight stops
 # in seconds on a missing login or bootstrap, not after a synth.
 preflight: deps
-	$(PY) -m infra preflight --env $(ENV)
+	$(PY) -m infra preflight --env $(ENV) $(CONFIG_FLAG)
 
 status: deps
-	$(PY) -m infra status --env $(ENV)
+	$(PY) -m infra status --env $(ENV) $(CONFIG_FLAG)
 
 logs: deps
-	$(PY) -m infra logs --env $(ENV) $(SERVICE) --since $(SINCE) $(if $(FOLLOW),--follow)
+	$(PY) -m infra logs --env $(ENV) $(CONFIG_FLAG) $(SERVICE) --since $(SINCE) $(if $(FOLLOW),--follow)
 
 exec: deps
-	$(PY) -m infra exec --env $(ENV) $(SERVICE) $(if $(CMD),-- $(CMD))
+	$(PY) -m infra exec --env $(ENV) $(CONFIG_FLAG) $(SERVICE) $(if $(CMD),-- $(CMD))
 
 smoke: deps
-	$(PY) -m infra smoke --env $(ENV)
+	$(PY) -m infra smoke --env $(ENV) $(CONFIG_FLAG)
 
 deploy: deps
-	$(PY) -m infra preflight --env $(ENV)
+	$(PY) -m infra preflight --env $(ENV) $(CONFIG_FLAG)
 ifeq ($(STACK),)
 	$(CDK) deploy --all $(CDK_FLAGS)
 else
@@ -140,7 +151,7 @@ else
 endif
 
 diff: deps
-	$(PY) -m infra preflight --env $(ENV)
+	$(PY) -m infra preflight --env $(ENV) $(CONFIG_FLAG)
 	$(CDK) diff $(CDK_FLAGS) $(STACK)
 
 destroy: deps

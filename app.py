@@ -21,6 +21,7 @@ from infra.control_tower import WaiverError
 # `preview` synthesizes the ref it compares against with this set to "off":
 # those templates are only a baseline, never deployed.
 from infra.ops.synth import CHECKS_VARIABLE
+from infra.paths import CONFIG_DIR
 
 
 def main() -> int:
@@ -37,8 +38,10 @@ def main() -> int:
     # No stack traces in metadata: the CLI would print one under each info line.
     app = cdk.App(context=cdk_json_context(), stack_traces=False)
     env = app.node.try_get_context("env") or "dev"
+    # `--context config=DIR`: another config folder (an imported compose file's).
+    config_dir = Path(str(app.node.try_get_context("config") or CONFIG_DIR))
     try:
-        config = load_config(str(env))
+        config = load_config(str(env), config_dir)
     except ConfigError as error:
         print(error.render(), file=sys.stderr)
         return 2

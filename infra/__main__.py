@@ -5,6 +5,9 @@ Offline, without AWS credentials:
 python -m infra config show --env prod      the resolved config, with origins
 python -m infra preview --env prod [--against REF] [--json] [--no-cache]
 python -m infra cost --env prod|all [--prices FILE] [--json] [--assembly DIR]
+python -m infra import compose.yaml [-f MORE.yaml] [--out DIR] [--app NAME] [--public SVC,..]
+
+Each command that reads the config takes --config DIR (default config/).
 
 With AWS credentials, on the deployed env (boto3; region from the config's
 region:, else AWS_REGION or the profile's; AWS_ENDPOINT_URL is honoured):
@@ -31,11 +34,12 @@ from typing import Any
 from infra.config import AppConfig, ConfigError, environments, load_config, load_with_origins
 from infra.ops import cost, cost_report, synth
 from infra.ops.checks import run_checks
+from infra.ops.compose_import import add_import_arguments, run_import
 from infra.ops.preview import PreviewError, preview
 from infra.ops.preview_report import as_json, exit_code, print_human
 from infra.ops.render import progress, say, table
 from infra.ops.show import annotated_yaml
-from infra.paths import ROOT
+from infra.paths import CONFIG_DIR, ROOT
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -64,22 +68,32 @@ def main(argv: list[str] | None = None) -> int:
         "--assembly", type=Path, metavar="DIR",
         help="price the env's templates already in DIR (e.g. cdk.out) instead of synthesizing",
     )  # fmt: skip
+    imports = commands.add_parser("import", help="config/ from a compose file (offline)")
+    add_import_arguments(imports)
     _day2_commands(commands)
+    for command in (show, look, price, *(commands.choices[name] for name in DAY2)):
+        command.add_argument(
+            "--config", type=Path, default=CONFIG_DIR, metavar="DIR",
+            help="the config folder (default config/), e.g. one `import` wrote",
+        )  # fmt: skip
     args = parser.parse_args(argv)
+    if args.command == "import":
+        return run_import(args)
     try:
         if args.command in DAY2:
-            return _day2(args, load_config(args.env))
+            return _day2(args, load_config(args.env, args.config))
         if args.command == "config":
-            resolved, origins = load_with_origins(args.env)
+            resolved, origins = load_with_origins(args.env, args.config)
             print(annotated_yaml(resolved, origins))
             return 0
         if args.command == "preview":
-            return _preview(load_config(args.env), args.against, args.json, not args.no_cache)
-        envs = environments() if args.env == "all" else [args.env]
-        configs = [load_config(env) for env in envs]
+            loaded = load_config(args.env, args.config)
+            return _preview(loaded, args.config, args.against, args.json, not args.no_cache)
+        envs = environments(args.config) if args.env == "all" else [args.env]
+        configs = [load_config(env, args.config) for env in envs]
         if args.assembly is not None:
             return _cost_of_assembly(configs, args.assembly, args.prices, args.json)
-        return _cost(configs, args.prices, args.json)
+        return _cost(configs, args.config, args.prices, args.json)
     except ConfigError as error:
         print(error.render(), file=sys.stderr)
         return 2
@@ -185,8 +199,10 @@ def _service_name(config: AppConfig, name: str | None) -> str:
     return name
 
 
-def _preview(config: AppConfig, against: str, machine: bool, use_cache: bool) -> int:
-    diff = preview(config, against, use_cache)
+def _preview(
+    config: AppConfig, config_dir: Path, against: str, machine: bool, use_cache: bool
+) -> int:
+    diff = preview(config, against, use_cache, config_dir)
     findings = run_checks(diff)
     if machine:
         print(as_json(diff, findings, config, against))
@@ -195,13 +211,16 @@ def _preview(config: AppConfig, against: str, machine: bool, use_cache: bool) ->
     return exit_code(diff, findings)
 
 
-def _cost(configs: list[AppConfig], price_file: Path, machine: bool) -> int:
+def _cost(configs: list[AppConfig], config_dir: Path, price_file: Path, machine: bool) -> int:
     prices = cost.Prices.load(price_file)
     with (
         tempfile.TemporaryDirectory(prefix="cost-") as tmp,
         progress("synthesizing " + ", ".join(c.env for c in configs)),
     ):
-        running = [synth.start(ROOT, c.env, Path(tmp) / c.env) for c in configs]
+        running = [
+            synth.start(ROOT, c.env, Path(tmp) / c.env, config_dir=config_dir.resolve())
+            for c in configs
+        ]
         lines = {
             c.env: cost.estimate(run.templates(), prices)
             for c, run in zip(configs, running, strict=True)

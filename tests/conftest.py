@@ -24,6 +24,7 @@ IN_PROCESS = frozenset({
     "tests/infra/test_changes.py",
     "tests/infra/test_constructs.py",
     "tests/infra/test_deploys.py",
+    "tests/infra/test_import.py",
     "tests/infra/test_ops.py",
     "tests/infra/test_own_services.py",
     "tests/infra/test_security.py",

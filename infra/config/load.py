@@ -114,6 +114,8 @@ def load_with_origins(
     environ: Mapping[str, str] | None = None,
 ) -> tuple[AppConfig, Origins]:
     """As :func:`load_config`, plus where each key came from."""
+    if not config_dir.is_dir():
+        raise ConfigError([f"{_label(config_dir)}: no such config folder"])
     known = environments(config_dir)
     if env not in known:
         raise ConfigError(

@@ -27,7 +27,7 @@ from infra.config import ENV_PREFIX, AppConfig
 from infra.ops import synth
 from infra.ops.diff import Diff, compare
 from infra.ops.render import progress
-from infra.paths import ROOT
+from infra.paths import CONFIG_DIR, ROOT
 
 
 class PreviewError(Exception):
@@ -72,7 +72,7 @@ def tree_state(top: Path, skip: Path | None = None) -> str:
     return "tree:" + digest.hexdigest()
 
 
-def _synth_ref(top: Path, commit: str, env: str, tmp: Path) -> synth.Templates:
+def _synth_ref(top: Path, commit: str, env: str, tmp: Path, config_dir: Path) -> synth.Templates:
     """``env``'s templates at ``commit``, from a temporary ``git worktree`` of it.
 
     Without the security checks: the ref is only the baseline of the comparison
@@ -84,7 +84,7 @@ def _synth_ref(top: Path, commit: str, env: str, tmp: Path) -> synth.Templates:
     git("worktree", "add", "--detach", "--quiet", str(checkout), commit, cwd=top)
     try:
         tree = checkout / ROOT.relative_to(top)
-        return synth.start(tree, env, tmp / "old", checks=False).templates()
+        return synth.start(tree, env, tmp / "old", checks=False, config_dir=config_dir).templates()
     finally:
         git("worktree", "remove", "--force", str(checkout), cwd=top)
 
@@ -103,15 +103,26 @@ def consumed_stacks(config: AppConfig) -> frozenset[str]:
     )
 
 
-def preview(config: AppConfig, against: str = "HEAD", use_cache: bool = True) -> Diff:
-    """Templates of ``config.env`` from the working tree compared with those at ``against``."""
+def preview(
+    config: AppConfig, against: str = "HEAD", use_cache: bool = True, config_dir: Path = CONFIG_DIR
+) -> Diff:
+    """Templates of ``config.env`` from the working tree compared with those at ``against``,
+    both from ``config_dir`` (a folder of the repository: the ref has its own copy)."""
     top = Path(git("rev-parse", "--show-toplevel"))
+    try:
+        folder = config_dir.resolve().relative_to(ROOT)
+    except ValueError:
+        raise PreviewError(
+            f"{config_dir} is outside {ROOT}: preview compares git commits of a config "
+            "folder in the repository"
+        ) from None
     try:
         commit = git("rev-parse", "--verify", "--quiet", f"{against}^{{commit}}")
     except PreviewError:
         raise PreviewError(f"{against!r} is not a commit of {top}") from None
-    ref_file = CACHE / f"{cache_key(commit, config.env)}.json"
-    tree_file = CACHE / f"{cache_key(tree_state(top, skip=CACHE.parent), config.env)}.json"
+    env = config.env if folder == Path("config") else f"{config.env}@{folder}"
+    ref_file = CACHE / f"{cache_key(commit, env)}.json"
+    tree_file = CACHE / f"{cache_key(tree_state(top, skip=CACHE.parent), env)}.json"
     ref = f"{against} ({commit[:8]})"
     ref_hit, tree_hit = use_cache and ref_file.is_file(), use_cache and tree_file.is_file()
     sides = (("working tree", tree_hit), (ref, ref_hit))
@@ -123,12 +134,16 @@ def preview(config: AppConfig, against: str = "HEAD", use_cache: bool = True) ->
         progress(message + (f" ({', '.join(done)} cached)" if done else "")),
     ):
         # Both synths run at once; a cached side is read instead.
-        new = None if tree_hit else synth.start(ROOT, config.env, Path(tmp) / "new.out")
+        new = (
+            None
+            if tree_hit
+            else synth.start(ROOT, config.env, Path(tmp) / "new.out", config_dir=folder)
+        )
         try:
             before = (
                 json.loads(ref_file.read_text())
                 if ref_hit
-                else _synth_ref(top, commit, config.env, Path(tmp))
+                else _synth_ref(top, commit, config.env, Path(tmp), folder)
             )
             after = json.loads(tree_file.read_text()) if new is None else new.templates()
         finally:

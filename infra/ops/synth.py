@@ -56,16 +56,21 @@ def assembly_templates(outdir: Path) -> Templates:
 CHECKS_VARIABLE = "APP_SECURITY_CHECKS"
 
 
-def start(tree: Path, env: str, outdir: Path, *, checks: bool = True) -> Synthesis:
+def start(
+    tree: Path, env: str, outdir: Path, *, checks: bool = True, config_dir: Path | None = None
+) -> Synthesis:
     """Start ``app.py`` of ``tree`` for ``env`` with this interpreter (the same venv).
 
     Runs in the background so two trees synthesize at once. Path metadata is
     on, as under the cdk CLI, so resources can be named by construct path.
     Without ``checks`` the app skips cdk-nag and the Control Tower controls
     (a quarter of a cold synth's time); they add only template metadata, which
-    comparisons ignore.
+    comparisons ignore. ``config_dir`` (relative to ``tree``, or absolute) is
+    another config folder than ``config/``.
     """
-    context = {"env": env, "aws:cdk:enable-path-metadata": True}
+    context: dict[str, object] = {"env": env, "aws:cdk:enable-path-metadata": True}
+    if config_dir is not None:
+        context["config"] = str(config_dir)
     environ = {
         **os.environ,
         "CDK_OUTDIR": str(outdir),

@@ -1,0 +1,1 @@
+"""``python -m infra import``: a compose file as this app's config."""

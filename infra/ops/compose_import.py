@@ -58,6 +58,11 @@ def add_import_arguments(parser: argparse.ArgumentParser) -> None:
 def run_import(args: argparse.Namespace) -> int:
     """The command: 0 written, 2 refused or could not run (nothing written)."""
     out: Path = args.out
+    files = [args.compose_file, *args.more]
+    missing = [label(f) for f in files if not f.is_file()]
+    if missing:
+        print(f"error: {', '.join(missing)}: no such file", file=sys.stderr)
+        return 2
     targets = {kind: out / f"{kind}.yaml" for kind in KINDS}
     existing = [label(p) for p in targets.values() if p.exists()]
     if existing and not args.force:
@@ -67,7 +72,6 @@ def run_import(args: argparse.Namespace) -> int:
             file=sys.stderr,
         )
         return 2
-    files = [args.compose_file, *args.more]
     public = [name.strip() for name in args.public.split(",") if name.strip()]
     try:
         project = load(files, args.profile)
@@ -98,6 +102,12 @@ def run_import(args: argparse.Namespace) -> int:
     for kind, text in texts.items():
         targets[kind].write_text(text)
     print("\n".join(imported.report.lines()))
+    others = sorted(set(out.glob("*.yaml")) - set(targets.values()))
+    if others:
+        print(
+            f"note: {', '.join(label(p) for p in others)} left as they were: they may name "
+            "services this file does not have"
+        )
     _next_steps(imported, out)
     return 0
 

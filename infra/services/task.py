@@ -5,7 +5,8 @@ from __future__ import annotations
 import re
 from collections.abc import Mapping
 
-from aws_cdk import Annotations, Duration
+from aws_cdk import Annotations, Duration, Stack
+from aws_cdk import aws_ecr as ecr
 from aws_cdk import aws_ecs as ecs
 from aws_cdk import aws_secretsmanager as secretsmanager
 from aws_cdk.aws_ecr_assets import Platform
@@ -45,6 +46,9 @@ def container_image(scope: Construct, service: ServiceConfig) -> ecs.ContainerIm
             platform=Platform.LINUX_AMD64,
         )
     assert service.image is not None  # the config guarantees exactly one of the two
+    private = ECR_IMAGE.match(service.image)
+    if private is not None:
+        return _ecr_image(scope, private)
     if service.pull_credentials is None:
         return ecs.ContainerImage.from_registry(service.image)
     # CDK grants the execution role read access to the secret.
@@ -52,6 +56,31 @@ def container_image(scope: Construct, service: ServiceConfig) -> ecs.ContainerIm
         scope, "PullCredentials", service.pull_credentials
     )
     return ecs.ContainerImage.from_registry(service.image, credentials=credentials)
+
+
+# An image in a private ECR repository: <account>.dkr.ecr.<region>.amazonaws.com[.cn]/<repo>
+# with a tag or a digest (none: latest).
+ECR_IMAGE = re.compile(
+    r"^(?P<account>\d{12})\.dkr\.ecr\.(?P<region>[a-z0-9-]+)\.amazonaws\.com(\.cn)?/"
+    r"(?P<repository>[a-z0-9._/-]+?)(?:(?::(?P<tag>[A-Za-z0-9_.-]+))|(?:@(?P<digest>sha256:[a-f0-9]{64})))?$"
+)
+
+
+def _ecr_image(scope: Construct, found: re.Match[str]) -> ecs.ContainerImage:
+    """An ECR image by its repository, so that the execution role may pull it: named
+    as a plain registry image, ECS would fail to start the task with AccessDenied
+    (CDK only warns). Another account's repository must also allow this one."""
+    repository = found["repository"]
+    arn = (
+        f"arn:{Stack.of(scope).partition}:ecr:{found['region']}:{found['account']}:"
+        f"repository/{repository}"
+    )
+    source = ecr.Repository.from_repository_attributes(
+        scope, "Repository", repository_arn=arn, repository_name=repository
+    )
+    return ecs.ContainerImage.from_ecr_repository(
+        source, found["digest"] or found["tag"] or "latest"
+    )
 
 
 # Where the ECS Exec agent writes; with a read-only root filesystem these must
@@ -141,13 +170,19 @@ class ServiceTask(Construct):
             "The plain environment holds only wiring (PORT, peers' host names and ports) and "
             "the service's own non-secret settings; passwords arrive as ECS secrets.",
         )
-        if service.build is not None and self.definition.execution_role is not None:
+        pulled_from = (
+            f"built from {service.build.context}/"
+            if service.build is not None
+            else service.image
+            if service.image and ECR_IMAGE.match(service.image)
+            else None
+        )
+        if pulled_from is not None and self.definition.execution_role is not None:
             acknowledge(
                 self.definition.execution_role.node.find_child("DefaultPolicy"),
                 "AwsSolutions-IAM5[Resource::*]",
-                "ecr:GetAuthorizationToken, needed to pull the image built from "
-                f"{service.build.context}/, takes no resource ARN; the pull actions are "
-                "scoped to the asset repository.",
+                f"ecr:GetAuthorizationToken, needed to pull the image {pulled_from}, takes "
+                "no resource ARN; the pull actions are scoped to its repository.",
             )
         self._opt_outs(name, service)
         writable = [*service.scratch, *(EXEC_AGENT_DIRS if service.exec else ())]

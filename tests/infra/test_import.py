@@ -11,10 +11,13 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+import aws_cdk as cdk
 import pytest
 import yaml
 
 from infra.__main__ import main
+from infra.builder import build, cdk_json_context
+from infra.compliance import add_checks
 from infra.compose import hosts
 from infra.compose.fit import config_name, fargate_size, image_owner, known_image, seconds
 from infra.config import load_config
@@ -312,25 +315,37 @@ SYNTHESIZED = ["web-redis", "proxy-app-db", "wordpress", "gitea", "dotenv", "ext
 
 
 def test_every_imported_app_synthesizes(run_import: Callable[..., Run], tmp_path: Path) -> None:
-    """Each accepted file's dev env through the real CDK with cdk-nag (the Control
-    Tower controls run on the shipped envs); a few of the new keys in the templates."""
-    found: dict[str, Synth] = {}
+    """Each accepted file's dev env through the real CDK with cdk-nag, all in one app (a
+    synth each would cost more than the building; the Control Tower controls run on the
+    shipped envs); a few of the new keys in the templates."""
+    app = cdk.App(context=cdk_json_context(), outdir=str(tmp_path / "cdk.out"), stack_traces=False)
     for name in SYNTHESIZED:
         run = run_import(compose(name), "--app", config_name(name))
         assert run.code == 0, (name, run.err)
-        config = load_config("dev", run.folder, environ={})
-        found[name] = synthesize(config, tmp_path / f"cdk-{name}", control_tower=False)
-    worker = found["extends"].templates["extends-dev-worker"]
-    (definition,) = [r["Properties"] for r in worker["Resources"].values()
-                     if r["Type"] == "AWS::ECS::TaskDefinition"]  # fmt: skip
-    (box,) = definition["ContainerDefinitions"]
-    assert (box["EntryPoint"], box["Command"], box["WorkingDirectory"]) == (
+        build(app, load_config("dev", run.folder, environ={}))
+    add_checks(app, "dev", control_tower=False)
+    assembly = app.synth()
+    warnings = [m for a in assembly.stacks for m in a.messages if m.level.value != "INFO"]
+    assert not warnings, [(m.id, m.entry.data) for m in warnings]
+
+    def container(stack: str) -> dict[str, Any]:
+        template = assembly.get_stack_by_name(stack).template
+        (definition,) = [r["Properties"] for r in template["Resources"].values()
+                         if r["Type"] == "AWS::ECS::TaskDefinition"]  # fmt: skip
+        (box,) = definition["ContainerDefinitions"]
+        return dict(box)
+
+    worker = container("extends-dev-worker")
+    assert (worker["EntryPoint"], worker["Command"], worker["WorkingDirectory"]) == (
         ["/usr/bin/tini", "--"], ["work"], "/srv/app")  # fmt: skip
-    private = found["x-aws"].templates["x-aws-dev-private"]
-    (definition,) = [r["Properties"] for r in private["Resources"].values()
-                     if r["Type"] == "AWS::ECS::TaskDefinition"]  # fmt: skip
-    (box,) = definition["ContainerDefinitions"]
-    assert box["RepositoryCredentials"]["CredentialsParameter"].endswith("registry-creds-AbCdEf")
+    private = container("x-aws-dev-private")
+    assert private["RepositoryCredentials"]["CredentialsParameter"].endswith("creds-AbCdEf")
+    # An ECR image is pulled by the execution role, which may read that repository.
+    template = assembly.get_stack_by_name("x-aws-dev-web").template
+    pulls = [s for r in template["Resources"].values() if r["Type"] == "AWS::IAM::Policy"
+             for s in r["Properties"]["PolicyDocument"]["Statement"]
+             if "ecr:BatchGetImage" in s["Action"]]  # fmt: skip
+    assert json.dumps(pulls).count(":123456789012:repository/web") == 1, pulls
 
 
 def test_config_show_reads_another_folder(run_import: Callable[..., Run],

@@ -591,6 +591,17 @@ def test_app_exits_2_listing_every_problem() -> None:
     assert "Traceback" not in result.stderr
 
 
+def test_app_reads_the_config_folder_from_the_context(tmp_path: Path) -> None:
+    """``--context config=DIR`` (make synth CONFIG=DIR): app.py loads that folder."""
+    context = json.dumps({"env": "dev", "config": str(tmp_path / "imported")})
+    result = subprocess.run(
+        [sys.executable, "app.py"], cwd=ROOT, capture_output=True, text=True, timeout=120,
+        env={**os.environ, "CDK_CONTEXT_JSON": context},
+    )  # fmt: skip
+    assert result.returncode == 2
+    assert result.stderr.strip().endswith(f"{tmp_path / 'imported'}: no such config folder")
+
+
 def test_the_checks_switch_takes_on_or_off_only(
     monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
 ) -> None:

@@ -78,12 +78,16 @@ def _synth_ref(top: Path, commit: str, env: str, tmp: Path, config_dir: Path) ->
     Without the security checks: the ref is only the baseline of the comparison
     (what is deployed, or a branch), and a ref that fails them (a control added
     since, a waiver removed) must not stop a preview of the tree that fixes it.
-    The working tree gets every check, as ``make synth`` and deploys do.
+    The working tree gets every check, as ``make synth`` and deploys do. A config
+    folder the ref does not have yet (one ``import`` just wrote) has no stacks there:
+    everything is new.
     """
     checkout = tmp / "ref"
     git("worktree", "add", "--detach", "--quiet", str(checkout), commit, cwd=top)
     try:
         tree = checkout / ROOT.relative_to(top)
+        if not (tree / config_dir).is_dir():
+            return {}
         return synth.start(tree, env, tmp / "old", checks=False, config_dir=config_dir).templates()
     finally:
         git("worktree", "remove", "--force", str(checkout), cwd=top)

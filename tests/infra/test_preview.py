@@ -12,7 +12,8 @@ from typing import Any
 import pytest
 import yaml
 
-from infra.ops.preview import cache_key, tree_state
+from infra.ops.preview import _synth_ref, cache_key, tree_state
+from infra.ops.preview import git as git_here
 from infra.paths import ROOT
 from tests.support.cli import run
 
@@ -153,3 +154,12 @@ def test_the_cache_key_is_what_a_refs_templates_depend_on(monkeypatch: pytest.Mo
     assert key != cache_key("b" * 40, "dev") and key != cache_key("a" * 40, "prod")
     monkeypatch.setenv("APP_CONFIG__SERVICES__FRONTEND__CPU", "512")
     assert cache_key("a" * 40, "dev") != key
+
+
+def test_a_config_folder_the_ref_lacks_has_no_stacks_there(tmp_path: Path) -> None:
+    """A folder ``import`` just wrote is not in HEAD yet: everything in it is new (no
+    synth of the ref, which would fail on the missing folder)."""
+    top = Path(git_here("rev-parse", "--show-toplevel"))
+    head = git_here("rev-parse", "HEAD")
+    assert _synth_ref(top, head, "dev", tmp_path, Path("no-such-folder")) == {}
+    assert git_here("worktree", "list").count("\n") == 0  # the checkout is gone again

@@ -25,15 +25,18 @@ from infra.compose.fit import (
     known_image,
     name_problem,
 )
-from infra.compose.keys import X_AWS_REFUSED
+from infra.compose.keys import EXTENSION_DROPPED, extension_verdict
 from infra.compose.project import Project
 from infra.compose.report import Report, Verdict
 from infra.compose.service import Plan, service_body
 from infra.config.injected import peer_variables
-from infra.config.model import LOG_RETENTION_DAYS
+from infra.config.model import LOG_RETENTION_DAYS, ClusterConfig, LoggingConfig, NetworkConfig
 
-NAMESPACE = "service.local"
-MIN_RETENTION_DAYS = 365  # Control Tower's CT.CLOUDWATCH.PR.2
+# The config's own defaults, written out so the imported files show them.
+NETWORK = NetworkConfig()
+CLUSTER = ClusterConfig()
+NAMESPACE = CLUSTER.namespace
+MIN_RETENTION_DAYS = LoggingConfig().retention_days  # a year: Control Tower's CT.CLOUDWATCH.PR.2
 PROD_RETENTION_DAYS = 731  # two years: prod keeps logs longer than Control Tower's minimum
 
 
@@ -65,18 +68,27 @@ def convert(project: Project, app: str | None = None, public: Iterable[str] = ()
     names = _names(project, services, report)
     forced = _forced_public(public, services, names, report)
     retention = _top_level(project, report)
+    ecs_hosts = {s: f"{names[s]}.{NAMESPACE}" for s in services}
     hostnames = _hostnames(project)
+    environments = {
+        s: {
+            variable: hosts.rewrite(variable, str(value), hostnames, ecs_hosts.__getitem__)
+            for variable, value in (project.services[s].get("environment") or {}).items()
+            if value is not None
+        }
+        for s in services
+    }
     ports = {s: _port(project, s, report) for s in services}
-    edges = {s: _edges(project, s, hostnames, ports, report) for s in services}
+    edges = {s: _edges(project, s, environments[s], ports, report) for s in services}
     _check_cycles(project, edges, report)
     public_services = _public(project, services, edges, ports, forced, report)
     plan = Plan(
         project=project,
         report=report,
         app=app_name,
-        namespace=NAMESPACE,
         names=names,
-        hosts=hostnames,
+        ecs_hosts=ecs_hosts,
+        environments=environments,
         ports=ports,
         edges=edges,
         public=public_services,
@@ -88,8 +100,8 @@ def convert(project: Project, app: str | None = None, public: Iterable[str] = ()
     _shared_networks(project, edges, report)
     base: dict[str, Any] = {
         "app": app_name,
-        "network": {"cidr": "10.0.0.0/16", "max_azs": 2, "nat_gateways": 1, "flow_logs": True},
-        "cluster": {"namespace": NAMESPACE, "container_insights": True},
+        "network": NETWORK.model_dump(mode="json"),
+        "cluster": {"namespace": NAMESPACE, "container_insights": CLUSTER.container_insights},
         "logging": {"retention_days": retention, "removal_policy": "retain"},
     }
     if volumes:
@@ -164,11 +176,10 @@ def _top_level(project: Project, report: Report) -> int:
                     f"{MIN_RETENTION_DAYS}: Control Tower (CT.CLOUDWATCH.PR.2) asks "
                     "for a year",
                 )
-        elif key.startswith("x-aws-"):
-            reason = X_AWS_REFUSED.get(key, "no equivalent here")
+        elif (reason := extension_verdict(key)) is not None:
             report.add(Verdict.REFUSED, where, None, key, reason)
         else:
-            report.add(Verdict.DROPPED, where, None, key, "an extension for compose itself")
+            report.add(Verdict.DROPPED, where, None, key, EXTENSION_DROPPED)
     return retention
 
 
@@ -251,7 +262,7 @@ def _port(project: Project, service: str, report: Report) -> int | None:
 def _edges(
     project: Project,
     service: str,
-    hostnames: dict[str, str],
+    environment: dict[str, hosts.Rewritten],
     ports: dict[str, int | None],
     report: Report,
 ) -> list[str]:
@@ -273,10 +284,8 @@ def _edges(
             )
     for link in spec.get("links") or []:
         found.setdefault(str(link).partition(":")[0], "links")
-    for variable, value in (spec.get("environment") or {}).items():
-        if value is None:
-            continue
-        for peer in hosts.rewrite(variable, str(value), hostnames, lambda s: s).peers:
+    for variable, rewritten in environment.items():
+        for peer in rewritten.peers:
             found.setdefault(peer, f"environment.{variable}")
     edges = []
     for peer, how in found.items():

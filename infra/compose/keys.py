@@ -124,3 +124,14 @@ X_AWS_REFUSED = {
     "x-aws-cloudformation": "CloudFormation overlays have no place here: change the "
     "constructs in infra/ instead",
 }
+
+
+def extension_verdict(key: str) -> str | None:
+    """Why an ``x-`` key that is not mapped is refused (``x-aws-*``), or None for one of
+    compose's own extensions (dropped with :data:`EXTENSION_DROPPED`)."""
+    if not key.startswith("x-aws-"):
+        return None
+    return X_AWS_REFUSED.get(key, "not a key of Docker's ECS integration with an equivalent here")
+
+
+EXTENSION_DROPPED = "an extension for compose itself"

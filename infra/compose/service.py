@@ -16,10 +16,17 @@ from typing import Any
 
 from infra.compose import hosts
 from infra.compose.fit import config_name, fargate_size, known_image, name_problem, seconds
-from infra.compose.keys import DROPPED, MAPPED, REFUSED, X_AWS_MAPPED, X_AWS_REFUSED
+from infra.compose.keys import (
+    DROPPED,
+    EXTENSION_DROPPED,
+    MAPPED,
+    REFUSED,
+    X_AWS_MAPPED,
+    extension_verdict,
+)
 from infra.compose.project import Project
 from infra.compose.report import Report, Verdict
-from infra.config.injected import ALLOWED_HOSTS, PORT, env_name, peer_variables
+from infra.config.injected import ALLOWED_HOSTS, PORT, peer_variables
 from infra.config.model import ABS_PATH, ENV_VAR_NAME, SECRET, USER_ID
 from infra.paths import ROOT
 
@@ -31,19 +38,16 @@ class Plan:
     project: Project
     report: Report
     app: str
-    namespace: str
     names: dict[str, str]  # compose -> config name
-    hosts: dict[str, str]  # host name or alias (lowercase) -> compose service
+    ecs_hosts: dict[str, str]  # compose -> the name it answers to on ECS (Cloud Map)
+    # Each service's environment with every service host rewritten (None values left out).
+    environments: dict[str, dict[str, hosts.Rewritten]]
     ports: dict[str, int | None]
     edges: dict[str, list[str]]  # compose -> the compose services it connects to
     public: set[str]
     forced_public: set[str]  # named by --public
     auth: set[str]
     mounts: dict[str, dict[str, str]] = field(default_factory=dict)  # volume -> service -> path
-
-    def ecs_host(self, service: str) -> str:
-        """The name ``service`` answers to on ECS: its Cloud Map name."""
-        return f"{self.names[service]}.{self.namespace}"
 
 
 class _Service:
@@ -55,6 +59,9 @@ class _Service:
         self.spec: dict[str, Any] = plan.project.services[name]
         self.body: dict[str, Any] = {}
         self.scratch: list[str] = []
+        self.volumes: dict[str, str] = {}
+        # A database, cache or broker image: stateful, one task.
+        self.known = known_image(self.spec.get("image"))
 
     def where(self, *path: str | int) -> str:
         return self.plan.project.sources.at(("services", self.name, *path))
@@ -71,13 +78,12 @@ class _Service:
             self.body["port"] = port
         self._size()
         self._count()
-        known = known_image(spec.get("image"))
-        if known is not None:
+        if self.known is not None:
             self.body["stateful"] = True
             self.say(
                 Verdict.NOTE,
                 "image",
-                f"a {known.kind} ({spec['image']}): stateful, one "
+                f"a {self.known.kind} ({spec['image']}): stateful, one "
                 "task that stops before its replacement starts",
                 "image",
             )
@@ -91,7 +97,7 @@ class _Service:
                 "compose; harden it with read_only_root: true and scratch: for the paths "
                 "it writes",
             )
-        self._plain("working_dir", ABS_PATH)
+        self._working_dir()
         for key in ("entrypoint", "command"):
             value = spec.get(key)
             if value:
@@ -207,7 +213,6 @@ class _Service:
     def _count(self) -> None:
         deploy = self.spec.get("deploy") or {}
         replicas = deploy.get("replicas", self.spec.get("scale"))
-        stateful = known_image(self.spec.get("image")) is not None
         if deploy.get("mode") == "global":
             self.say(
                 Verdict.REFUSED,
@@ -232,7 +237,7 @@ class _Service:
             )
         if replicas is None:
             return
-        if stateful and int(replicas) != 1:
+        if self.known is not None and int(replicas) != 1:
             self.say(
                 Verdict.NOTE,
                 "deploy.replicas",
@@ -272,15 +277,19 @@ class _Service:
             self.body["user"] = user
             self.say(Verdict.MAPPED, "user", f"-> user: {user!r}")
 
-    def _plain(self, key: str, pattern: str) -> None:
-        value = self.spec.get(key)
+    def _working_dir(self) -> None:
+        value = self.spec.get("working_dir")
         if value is None:
             return
-        if not re.match(pattern, str(value)):
-            self.say(Verdict.REFUSED, key, f"{value!r} is not an absolute path of plain characters")
+        if not re.match(ABS_PATH, str(value)):
+            self.say(
+                Verdict.REFUSED,
+                "working_dir",
+                f"{value!r} is not an absolute path of plain characters",
+            )
             return
-        self.body[key] = value
-        self.say(Verdict.MAPPED, key, f"-> {key}")
+        self.body["working_dir"] = value
+        self.say(Verdict.MAPPED, "working_dir", "-> working_dir")
 
     # --- environment -------------------------------------------------------------
 
@@ -296,7 +305,7 @@ class _Service:
             injected[own] = "auth: true: a password generated in Secrets Manager"
         for peer in self.plan.edges[self.name]:
             names = peer_variables(self.plan.names[peer])
-            injected[names.host] = f"injected: {self.plan.ecs_host(peer)}"
+            injected[names.host] = f"injected: {self.plan.ecs_hosts[peer]}"
             injected[names.port] = f"injected: {peer}'s port"
             if peer in self.plan.auth:
                 injected[names.password] = f"injected: {peer}'s generated password"
@@ -320,7 +329,7 @@ class _Service:
                 )
                 continue
             text = str(value)
-            rewritten = hosts.rewrite(variable, text, self.plan.hosts, self.plan.ecs_host)
+            rewritten = self.plan.environments[self.name][variable]
             if rewritten.value != text:
                 self.say(
                     Verdict.MAPPED,
@@ -344,7 +353,6 @@ class _Service:
                 "environment",
                 f"{len(out)} of {len(env)} variables (env_file: included) -> environment",
             )
-        if out:
             self.body["environment"] = out
 
     def _secrets(self) -> None:
@@ -392,8 +400,12 @@ class _Service:
 
     # --- storage -------------------------------------------------------------------
 
+    def _mount(self, volume: str, target: str) -> None:
+        """A durable volume at ``target``, recorded for storage.volumes."""
+        self.volumes[volume] = target
+        self.plan.mounts.setdefault(volume, {})[self.name] = target
+
     def _volumes(self) -> None:
-        volumes: dict[str, str] = {}
         for index, mount in enumerate(self.spec.get("volumes") or []):
             kind, source, target = mount.get("type"), mount.get("source"), mount.get("target")
             key = f"volumes[{index}]"
@@ -411,8 +423,7 @@ class _Service:
                 if problem is not None:
                     self.say(Verdict.REFUSED, key, f"volume {problem}", "volumes", index)
                     continue
-                volumes[name] = target
-                self.plan.mounts.setdefault(name, {})[self.name] = target
+                self._mount(name, target)
                 self.say(
                     Verdict.MAPPED,
                     key,
@@ -433,8 +444,7 @@ class _Service:
             elif kind == "bind":
                 data = self._bind(key, str(source), index)
                 if data is not None:
-                    volumes[data] = target
-                    self.plan.mounts.setdefault(data, {})[self.name] = target
+                    self._mount(data, target)
             else:
                 self.say(
                     Verdict.REFUSED,
@@ -443,8 +453,8 @@ class _Service:
                     "volumes",
                     index,
                 )
-        if volumes:
-            self.body["volumes"] = volumes
+        if self.volumes:
+            self.body["volumes"] = self.volumes
 
     def _bind(self, key: str, source: str, index: int) -> str | None:
         """A host directory: inside the service's build context it is its source code,
@@ -492,17 +502,10 @@ class _Service:
 
     def _add_scratch(self, path: str, key: str, *where: str | int) -> None:
         if not re.match(ABS_PATH, path):
-            self.say(
-                Verdict.REFUSED,
-                key,
-                f"{path!r}: a path of plain characters only",
-                *(where or (key,)),
-            )
+            self.say(Verdict.REFUSED, key, f"{path!r}: a path of plain characters only", *where)
             return
         self.scratch.append(path)
-        self.say(
-            Verdict.MAPPED, key, f"{path} -> scratch (empty at each task start)", *(where or (key,))
-        )
+        self.say(Verdict.MAPPED, key, f"{path} -> scratch (empty at each task start)", *where)
 
     # --- health and exposure -----------------------------------------------------
 
@@ -586,16 +589,10 @@ class _Service:
                         key,
                         f"{value!r}: ECS needs the secret's complete ARN (ending in -XXXXXX)",
                     )
-            elif key in X_AWS_REFUSED:
-                self.say(Verdict.REFUSED, key, X_AWS_REFUSED[key])
-            elif key.startswith("x-aws-"):
-                self.say(
-                    Verdict.REFUSED,
-                    key,
-                    "not a key of Docker's ECS integration that has an equivalent here",
-                )
+            elif (reason := extension_verdict(key)) is not None:
+                self.say(Verdict.REFUSED, key, reason)
             else:
-                self.say(Verdict.DROPPED, key, "an extension for compose itself")
+                self.say(Verdict.DROPPED, key, EXTENSION_DROPPED)
 
     def _autoscaling(self, value: dict[str, Any]) -> None:
         key = "x-aws-autoscaling"
@@ -647,4 +644,4 @@ def service_body(plan: Plan, name: str) -> dict[str, Any]:
     return _Service(plan, name).map()
 
 
-__all__ = ["Plan", "env_name", "service_body"]
+__all__ = ["Plan", "service_body"]

@@ -59,9 +59,11 @@ def run_import(args: argparse.Namespace) -> int:
     """The command: 0 written, 2 refused or could not run (nothing written)."""
     out: Path = args.out
     files = [args.compose_file, *args.more]
-    missing = [label(f) for f in files if not f.is_file()]
-    if missing:
-        print(f"error: {', '.join(missing)}: no such file", file=sys.stderr)
+    try:
+        # First: a missing or broken compose file says more than the files in the way.
+        project = load(files, args.profile)
+    except ComposeError as error:
+        print(f"error: {error}", file=sys.stderr)
         return 2
     targets = {kind: out / f"{kind}.yaml" for kind in KINDS}
     existing = [label(p) for p in targets.values() if p.exists()]
@@ -73,11 +75,6 @@ def run_import(args: argparse.Namespace) -> int:
         )
         return 2
     public = [name.strip() for name in args.public.split(",") if name.strip()]
-    try:
-        project = load(files, args.profile)
-    except ComposeError as error:
-        print(f"error: {error}", file=sys.stderr)
-        return 2
     imported = convert(project, args.app, public)
     source = ", ".join(label(f) for f in files)
     print(f"import {source} ({project.compose}): {len(project.services)} services")

@@ -14,6 +14,7 @@ from typing import Any
 import aws_cdk as cdk
 import pytest
 import yaml
+from aws_cdk.assertions import Template
 
 from infra.__main__ import main
 from infra.builder import build, cdk_json_context
@@ -23,6 +24,7 @@ from infra.compose.fit import config_name, fargate_size, image_owner, known_imag
 from infra.config import load_config
 from infra.paths import ROOT
 from tests.infra.conftest import Synth, synthesize
+from tests.infra.templates import EGRESS, GROUP, INGRESS, POLICY, container
 
 FILES = Path(__file__).parent / "compose_files"
 
@@ -298,12 +300,9 @@ def security_rules(synth: Synth) -> dict[str, list[str]]:
         found = []
         for resource in template["Resources"].values():
             props = resource.get("Properties", {})
-            if resource["Type"] in (
-                "AWS::EC2::SecurityGroupIngress",
-                "AWS::EC2::SecurityGroupEgress",
-            ):
+            if resource["Type"] in (INGRESS, EGRESS):
                 found.append(json.dumps(props, sort_keys=True))
-            elif resource["Type"] == "AWS::EC2::SecurityGroup":
+            elif resource["Type"] == GROUP:
                 for key in ("SecurityGroupIngress", "SecurityGroupEgress"):
                     found += [json.dumps(r, sort_keys=True) for r in props.get(key, [])]
         rules[stack] = sorted(found)
@@ -328,22 +327,17 @@ def test_every_imported_app_synthesizes(run_import: Callable[..., Run], tmp_path
     warnings = [m for a in assembly.stacks for m in a.messages if m.level.value != "INFO"]
     assert not warnings, [(m.id, m.entry.data) for m in warnings]
 
-    def container(stack: str) -> dict[str, Any]:
-        template = assembly.get_stack_by_name(stack).template
-        (definition,) = [r["Properties"] for r in template["Resources"].values()
-                         if r["Type"] == "AWS::ECS::TaskDefinition"]  # fmt: skip
-        (box,) = definition["ContainerDefinitions"]
-        return dict(box)
+    def template(stack: str) -> Template:
+        return Template.from_json(assembly.get_stack_by_name(stack).template)
 
-    worker = container("extends-dev-worker")
-    assert (worker["EntryPoint"], worker["Command"], worker["WorkingDirectory"]) == (
-        ["/usr/bin/tini", "--"], ["work"], "/srv/app")  # fmt: skip
-    private = container("x-aws-dev-private")
+    container(template("extends-dev-worker"), "worker", EntryPoint=["/usr/bin/tini", "--"],
+              Command=["work"], WorkingDirectory="/srv/app")  # fmt: skip
+    private = container(template("x-aws-dev-private"), "private")
     assert private["RepositoryCredentials"]["CredentialsParameter"].endswith("creds-AbCdEf")
     # An ECR image is pulled by the execution role, which may read that repository.
-    template = assembly.get_stack_by_name("x-aws-dev-web").template
-    pulls = [s for r in template["Resources"].values() if r["Type"] == "AWS::IAM::Policy"
-             for s in r["Properties"]["PolicyDocument"]["Statement"]
+    policies = template("x-aws-dev-web").find_resources(POLICY)
+    pulls = [s for policy in policies.values()
+             for s in policy["Properties"]["PolicyDocument"]["Statement"]
              if "ecr:BatchGetImage" in s["Action"]]  # fmt: skip
     assert json.dumps(pulls).count(":123456789012:repository/web") == 1, pulls
 

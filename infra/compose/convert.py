@@ -56,15 +56,9 @@ def convert(project: Project, app: str | None = None, public: Iterable[str] = ()
     sources = project.sources
     services = sorted(project.services, key=lambda n: (sources.line_of_service(n), n))
     app_name = config_name(app or project.name)
-    problem = name_problem(app_name)
+    problem = name_problem(app_name, fix="name the app with --app NAME", stack_part=False)
     if problem is not None:
-        report.add(
-            Verdict.REFUSED,
-            sources.at(("name",)),
-            None,
-            "name",
-            f"the app name {problem.replace('the service', '--app or the project')}",
-        )
+        report.add(Verdict.REFUSED, sources.at(("name",)), None, "name", f"the app name {problem}")
     names = _names(project, services, report)
     forced = _forced_public(public, services, names, report)
     retention = _top_level(project, report)
@@ -285,7 +279,7 @@ def _edges(
     for link in spec.get("links") or []:
         found.setdefault(str(link).partition(":")[0], "links")
     for variable, rewritten in environment.items():
-        for peer in rewritten.peers:
+        for peer in sorted(rewritten.peers):  # a set: sorted, so the output is stable
             found.setdefault(peer, f"environment.{variable}")
     edges = []
     for peer, how in found.items():

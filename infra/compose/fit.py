@@ -17,14 +17,17 @@ def config_name(name: str) -> str:
     return re.sub(r"[_.]+", "-", name.lower()).strip("-")
 
 
-def name_problem(name: str) -> str | None:
-    """Why ``name`` (already converted) cannot be a service or volume name, or None."""
-    if name in RESERVED_NAMES:
-        return f"{name!r} names one of each env's stacks; rename the service in the compose file"
+def name_problem(
+    name: str, *, fix: str = "rename it in the compose file", stack_part: bool = True
+) -> str | None:
+    """Why ``name`` (already converted) cannot be a service or volume name (or, without
+    ``stack_part``, the app's), followed by ``fix``; None when it can."""
+    if stack_part and name in RESERVED_NAMES:
+        return f"{name!r} names one of each env's stacks; {fix}"
     if not re.match(DNS_LABEL, name):
         return (
             f"{name!r} is not a DNS label of at most 24 characters (lowercase letters, digits, "
-            "hyphens, starting with a letter); rename it in the compose file"
+            f"hyphens, starting with a letter); {fix}"
         )
     return None
 

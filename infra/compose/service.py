@@ -517,6 +517,10 @@ class _Service:
         if check.get("disable") or test[:1] == ["NONE"]:
             self.say(Verdict.DROPPED, "healthcheck", "disabled: no container health check")
             return
+        if not test:  # tunes the image's HEALTHCHECK, which ECS does not run
+            self.say(Verdict.DROPPED, "healthcheck", "no test: ECS does not run the image's "
+                     "HEALTHCHECK; give test: to have a container health check")  # fmt: skip
+            return
         command: list[str] | str = test[1] if test[0] == "CMD-SHELL" else list(test[1:])
         out: dict[str, Any] = {"command": command}
         bounds = {

@@ -172,6 +172,30 @@ def test_a_missing_required_variable_is_compose_s_own_error(
     assert run.code == 2 and "set TOKEN first" in run.err and not run.folder.exists()
 
 
+def test_a_tuned_image_healthcheck_and_two_hosts_in_one_value(
+    run_import: Callable[..., Run], tmp_path: Path
+) -> None:
+    """A healthcheck that only tunes the image's HEALTHCHECK (no test) is dropped, not
+    a crash; a value naming two services gives both edges in a stable order."""
+    (tmp_path / "compose.yaml").write_text(
+        "services:\n  web:\n    image: ghcr.io/example/web:1\n    user: '10001'\n"
+        "    ports: ['8080:8080']\n    healthcheck: {interval: 10s}\n"
+        "    environment: {PEERS: 'zeta:1,alpha:2'}\n"
+        "  zeta: {image: 'redis:7'}\n  alpha: {image: 'postgres:16', user: '999:999'}\n"
+    )
+    nameless = run_import(str(tmp_path / "compose.yaml"))  # the project is named by its folder
+    assert nameless.code == 2 and nameless.err.splitlines()[0].endswith(
+        "is not a DNS label of at most 24 characters (lowercase letters, digits, hyphens, "
+        "starting with a letter); name the app with --app NAME"
+    ), nameless.err
+    run = run_import(str(tmp_path / "compose.yaml"), "--app", "peers")
+    assert run.code == 0, run.err
+    web = run.services["web"]
+    assert "health_check" not in web and "dropped  healthcheck: no test" in run.out
+    assert web["connects_to"] == ["alpha", "zeta"]
+    assert web["environment"] == {"PEERS": "zeta.service.local:1,alpha.service.local:2"}
+
+
 def test_several_files_merge_in_order(run_import: Callable[..., Run]) -> None:
     run = run_import(compose("override"), "-f", compose("override", "compose.prod.yaml"))
     assert run.code == 0, run.err

@@ -18,10 +18,8 @@ from __future__ import annotations
 
 import hashlib
 import json
-import os
 import re
 import tarfile
-import tempfile
 from collections.abc import Iterable, Mapping, Sequence
 from functools import lru_cache
 from importlib import metadata, resources
@@ -32,6 +30,7 @@ import aws_cdk as cdk
 import jsii
 from cdklabs.cdk_validator_cfnguard import CfnGuardValidator
 
+from infra.cache import write_entry
 from infra.config import ConfigError, environments
 from infra.config.files import read
 from infra.paths import CACHE_DIR, CONTROL_TOWER_WAIVERS, ROOT
@@ -218,12 +217,8 @@ class PassCache:
         return self.entry(Path(template_path).read_bytes()).exists()
 
     def add(self, entries: Iterable[Path]) -> None:
-        self.directory.mkdir(parents=True, exist_ok=True)
         for entry in entries:
-            # Written whole, then renamed: parallel synths never see half an entry.
-            handle, temporary = tempfile.mkstemp(dir=self.directory)
-            os.close(handle)
-            os.replace(temporary, entry)
+            write_entry(entry)
 
 
 @lru_cache(maxsize=1)

@@ -24,6 +24,7 @@ from typing import Any
 
 from infra.config.errors import ConfigError
 from infra.config.files import Document, read
+from infra.json_values import replaced
 
 KeyPath = tuple[str | int, ...]
 
@@ -157,7 +158,9 @@ def load(
     if result.returncode != 0:
         raise ComposeError(_explain(result.stderr, files, sources))
     model = json.loads(result.stdout)
-    model["services"] = _unescaped(model.get("services") or {})
+    # Compose's canonical output keeps ``$$`` (its escape for a literal ``$``, so the
+    # output can be loaded again); the container gets one ``$``.
+    model["services"] = replaced(model.get("services") or {}, "$$", "$")
     _add_extensions(model["services"], sources)
     return Project(
         name=str(model.get("name") or files[0].resolve().parent.name),
@@ -166,18 +169,6 @@ def load(
         sources=sources,
         compose=f"Docker Compose {compose.version}",
     )
-
-
-def _unescaped(value: Any) -> Any:
-    """Compose's canonical output keeps ``$$`` (its escape for a literal ``$``, so the
-    output can be loaded again); the container gets one ``$``."""
-    if isinstance(value, str):
-        return value.replace("$$", "$")
-    if isinstance(value, list):
-        return [_unescaped(v) for v in value]
-    if isinstance(value, dict):
-        return {k: _unescaped(v) for k, v in value.items()}
-    return value
 
 
 def _add_extensions(services: dict[str, dict[str, Any]], sources: Sources) -> None:

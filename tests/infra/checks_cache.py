@@ -24,12 +24,12 @@ import hashlib
 import json
 import os
 import subprocess
-import tempfile
 from collections.abc import Iterable, Sequence
 from importlib import metadata
 from pathlib import Path
-from typing import Any
 
+from infra.cache import write_entry
+from infra.json_values import replaced
 from infra.paths import CACHE_DIR
 
 DIRECTORY = CACHE_DIR / "test-checks"
@@ -73,7 +73,9 @@ class LintPasses:
         # Output that is not findings of some templates (a crash) proves nothing about the rest.
         if result.returncode != 0 and not (failed and named == findings and not result.stderr):
             return
-        _write(((self.entry(t), "") for t in linted if t not in failed), self.directory)
+        for template in linted:
+            if template not in failed:
+                write_entry(self.entry(template))
 
 
 class CheckovReports:
@@ -114,7 +116,7 @@ class CheckovReports:
         ):
             return
         entry = self.entry(folder)
-        _write([(entry, json.dumps(_moved(report, str(folder), FOLDER)))], self.directory)
+        write_entry(entry, json.dumps(replaced(report, str(folder), FOLDER)))
         for old in self.directory.glob("*.json"):
             if old != entry:
                 old.unlink(missing_ok=True)
@@ -138,24 +140,3 @@ def _variables(*prefixes: str) -> list[str]:
 def _contents(paths: Iterable[Path]) -> list[str | bytes]:
     """The name and bytes of each of ``paths`` that exists."""
     return [part for path in paths if path.is_file() for part in (str(path), path.read_bytes())]
-
-
-def _moved(value: Any, old: str, new: str) -> Any:
-    """``value`` (parsed JSON) with ``old`` replaced by ``new`` in every string."""
-    if isinstance(value, str):
-        return value.replace(old, new)
-    if isinstance(value, list):
-        return [_moved(item, old, new) for item in value]
-    if isinstance(value, dict):
-        return {key: _moved(item, old, new) for key, item in value.items()}
-    return value
-
-
-def _write(entries: Iterable[tuple[Path, str]], directory: Path) -> None:
-    directory.mkdir(parents=True, exist_ok=True)
-    for entry, text in entries:
-        # Written whole, then renamed: a run beside this one never reads half an entry.
-        handle, temporary = tempfile.mkstemp(dir=directory)
-        with os.fdopen(handle, "w") as file:
-            file.write(text)
-        os.replace(temporary, entry)

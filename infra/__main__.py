@@ -3,7 +3,7 @@
 Offline, without AWS credentials:
 
 python -m infra config show --env prod      the resolved config, with origins
-python -m infra preview --env prod [--against REF] [--json] [--no-cache]
+python -m infra preview --env prod [--against REF] [--json] [--no-cache] [--prices FILE]
 python -m infra cost --env prod|all [--prices FILE] [--json] [--assembly DIR]
 python -m infra import compose.yaml [-f MORE.yaml] [--out DIR] [--app NAME] [--public SVC,..]
 
@@ -36,7 +36,7 @@ from infra.ops import cost, cost_report, synth
 from infra.ops.checks import run_checks
 from infra.ops.compose_import import add_import_arguments, run_import
 from infra.ops.preview import PreviewError, preview
-from infra.ops.preview_report import as_json, exit_code, print_human
+from infra.ops.preview_report import CostChange, as_json, exit_code, print_human
 from infra.ops.render import progress, say, table
 from infra.ops.show import annotated_yaml
 from infra.paths import CONFIG_DIR, ROOT
@@ -60,9 +60,12 @@ def main(argv: list[str] | None = None) -> int:
     look.add_argument("--against", default="HEAD", metavar="REF", help="git ref (default HEAD)")
     look.add_argument("--json", action="store_true", help="machine-readable output")
     look.add_argument("--no-cache", action="store_true", help="synthesize the ref again")
+    look.add_argument("--prices", type=Path, default=cost.PRICES, metavar="FILE",
+                      help="price file (YAML) for the cost line")  # fmt: skip
     price = commands.add_parser("cost", help="estimated always-on monthly cost")
     price.add_argument("--env", default="dev", help="an environment, or all")
-    price.add_argument("--prices", type=Path, default=cost.PRICES, help="price file (YAML)")
+    price.add_argument("--prices", type=Path, default=cost.PRICES, metavar="FILE",
+                       help="price file (YAML)")  # fmt: skip
     price.add_argument("--json", action="store_true", help="machine-readable output")
     price.add_argument(
         "--assembly", type=Path, metavar="DIR",
@@ -88,7 +91,9 @@ def main(argv: list[str] | None = None) -> int:
             return 0
         if args.command == "preview":
             loaded = load_config(args.env, args.config)
-            return _preview(loaded, args.config, args.against, args.json, not args.no_cache)
+            return _preview(
+                loaded, args.config, args.against, args.json, not args.no_cache, args.prices
+            )
         envs = environments(args.config) if args.env == "all" else [args.env]
         configs = [load_config(env, args.config) for env in envs]
         if args.assembly is not None:
@@ -200,15 +205,22 @@ def _service_name(config: AppConfig, name: str | None) -> str:
 
 
 def _preview(
-    config: AppConfig, config_dir: Path, against: str, machine: bool, use_cache: bool
+    config: AppConfig,
+    config_dir: Path,
+    against: str,
+    machine: bool,
+    use_cache: bool,
+    price_file: Path,
 ) -> int:
-    diff = preview(config, against, use_cache, config_dir)
-    findings = run_checks(diff)
+    prices = cost.Prices.load(price_file)  # a bad price file fails before the synths
+    found = preview(config, against, use_cache, config_dir)
+    findings = run_checks(found.diff)
+    money = CostChange.of(found.before, found.after, prices)
     if machine:
-        print(as_json(diff, findings, config, against))
+        print(as_json(found.diff, findings, config, against, money))
     else:
-        print_human(diff, findings, config, against)
-    return exit_code(diff, findings)
+        print_human(found.diff, findings, config, against, money)
+    return exit_code(found.diff, findings)
 
 
 def _cost(configs: list[AppConfig], config_dir: Path, price_file: Path, machine: bool) -> int:

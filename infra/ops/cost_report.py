@@ -6,7 +6,7 @@ from collections.abc import Mapping
 from dataclasses import asdict, dataclass
 from typing import Any
 
-from infra.ops.cost import Line, Prices, by_item, total
+from infra.ops.cost import Line, Prices, by_item, item_order, total
 
 
 @dataclass(frozen=True)
@@ -26,7 +26,9 @@ def as_table(lines: Mapping[str, list[Line]], prices: Prices) -> CostTable:
     for env, found in lines.items():
         for item, line in by_item(found).items():
             items.setdefault(item, {})[env] = line
-    title = f"always-on cost, {prices.region} on-demand prices taken {prices.taken}"
+    # An item of one env only (its Spot tasks, say) takes its place among the others'.
+    items = dict(sorted(items.items(), key=lambda kv: item_order(kv[0])))
+    title = f"always-on cost, {prices.region} prices taken {prices.taken}"
     if len(envs) == 1:
         (env,) = envs
         rows = [[item, by_env[env].quantity, f"{by_env[env].monthly:,.2f}"]

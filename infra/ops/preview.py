@@ -2,7 +2,8 @@
 
 Synthesizes the environment twice with this interpreter: from the working
 tree, and from ``REF`` checked out in a temporary ``git worktree``; both run
-at once. Then compares the templates (:mod:`infra.ops.diff`).
+at once. Then compares the templates (:mod:`infra.ops.diff`), and hands both
+sides back with the diff, for the report to price.
 
 A commit's templates never change for the same env, variables and library
 versions, so the ref's are cached in ``.cache/preview/``: previewing edit
@@ -20,6 +21,7 @@ import os
 import platform
 import subprocess
 import tempfile
+from dataclasses import dataclass
 from importlib.metadata import version
 from pathlib import Path
 
@@ -107,9 +109,18 @@ def consumed_stacks(config: AppConfig) -> frozenset[str]:
     )
 
 
+@dataclass(frozen=True)
+class Preview:
+    """What a preview found: the diff, and both sides' templates (to price them)."""
+
+    diff: Diff
+    before: synth.Templates  # at the ref; empty if its commit has no such config folder
+    after: synth.Templates  # the working tree's
+
+
 def preview(
     config: AppConfig, against: str = "HEAD", use_cache: bool = True, config_dir: Path = CONFIG_DIR
-) -> Diff:
+) -> Preview:
     """Templates of ``config.env`` from the working tree compared with those at ``against``,
     both from ``config_dir`` (a folder of the repository: the ref has its own copy)."""
     top = Path(git("rev-parse", "--show-toplevel"))
@@ -157,7 +168,8 @@ def preview(
     for file, hit, templates in ((ref_file, ref_hit, before), (tree_file, tree_hit, after)):
         if not hit:  # a side read from the cache is there already
             file.write_text(json.dumps(templates))
-    return compare(before, after, stateful_stacks(config), consumed_stacks(config))
+    diff = compare(before, after, stateful_stacks(config), consumed_stacks(config))
+    return Preview(diff, before, after)
 
 
-__all__ = ["PreviewError", "preview", "stateful_stacks"]
+__all__ = ["Preview", "PreviewError", "preview", "stateful_stacks"]

@@ -3,13 +3,44 @@
 from __future__ import annotations
 
 import json
-from dataclasses import asdict
+from collections.abc import Mapping
+from dataclasses import asdict, dataclass
 from typing import Any
 
 from infra.config import AppConfig, advisories
 from infra.ops.checks import REVISION_TYPES, Finding
+from infra.ops.cost import Prices, estimate, total
 from infra.ops.diff import MISSING, Diff, ResourceChange
 from infra.ops.render import say
+
+
+@dataclass(frozen=True)
+class CostChange:
+    """The always-on monthly cost (``infra.ops.cost``) of the ref's templates and of the
+    working tree's, in USD."""
+
+    before: float
+    after: float
+    prices: Prices
+
+    @classmethod
+    def of(
+        cls,
+        before: Mapping[str, Mapping[str, Any]],
+        after: Mapping[str, Mapping[str, Any]],
+        prices: Prices,
+    ) -> CostChange:
+        """Both sides' templates (stack name -> template) priced; a ref without the
+        env's stacks costs 0."""
+        return cls(total(estimate(before, prices)), total(estimate(after, prices)), prices)
+
+    @property
+    def line(self) -> str:
+        return f"cost: ${self.before:,.2f} -> ${self.after:,.2f} /month"
+
+    def as_json(self) -> dict[str, Any]:
+        return {"before": round(self.before, 2), "after": round(self.after, 2), "currency": "USD",
+                "prices_taken": self.prices.taken, "region": self.prices.region}  # fmt: skip
 
 
 def exit_code(diff: Diff, findings: list[Finding]) -> int:
@@ -58,8 +89,11 @@ def _describe(change: ResourceChange) -> str:
     return "; ".join(shown)
 
 
-def print_human(diff: Diff, findings: list[Finding], config: AppConfig, against: str) -> None:
-    """A short summary: notes on the config, findings, then each changed stack."""
+def print_human(
+    diff: Diff, findings: list[Finding], config: AppConfig, against: str, cost: CostChange
+) -> None:
+    """A short summary: notes on the config, findings, each changed stack, then the
+    monthly cost before and after, and last the exit code in words."""
     say(f"preview {config.env}: working tree against {against}", style="bold")
     # An edit of a key the template ignores changes nothing below: say why first.
     for note in advisories(config):
@@ -81,6 +115,7 @@ def print_human(diff: Diff, findings: list[Finding], config: AppConfig, against:
         say(*_resource_line(change, marks[change.action]))
     if diff.stacks_unchanged:
         say("unchanged: " + ", ".join(config.part_of(s) for s in diff.stacks_unchanged))
+    say(cost.line)
     say(summary(diff, findings), style="bold")
 
 
@@ -97,9 +132,12 @@ def _resource_line(change: ResourceChange, mark: str) -> tuple[str, str | None]:
     return label + (f": {detail}" if detail else ""), "red" if gone else None
 
 
-def as_json(diff: Diff, findings: list[Finding], config: AppConfig, against: str) -> str:
+def as_json(
+    diff: Diff, findings: list[Finding], config: AppConfig, against: str, cost: CostChange
+) -> str:
     """The whole diff; ``warnings`` lists each finding's resource as ``<stack>/<name>``,
-    ``notes`` the config's advisories (keys set to no effect)."""
+    ``notes`` the config's advisories (keys set to no effect), ``cost`` the monthly
+    cost before and after."""
 
     def plain(value: Any) -> Any:
         return None if value is MISSING else value
@@ -119,6 +157,7 @@ def as_json(diff: Diff, findings: list[Finding], config: AppConfig, against: str
             "against": against,
             "exit_code": exit_code(diff, findings),
             "summary": summary(diff, findings),
+            "cost": cost.as_json(),
             "warnings": [f"{f.change.stack}/{f.change.name}" for f in findings],
             "notes": advisories(config),
             "stacks_added": diff.stacks_added,
@@ -130,4 +169,4 @@ def as_json(diff: Diff, findings: list[Finding], config: AppConfig, against: str
     )
 
 
-__all__ = ["as_json", "exit_code", "print_human", "summary"]
+__all__ = ["CostChange", "as_json", "exit_code", "print_human", "summary"]

@@ -12,6 +12,7 @@ from typing import Any
 import pytest
 import yaml
 
+from infra.ops import cost
 from infra.ops.preview import _synth_ref, cache_key, tree_state
 from infra.ops.preview import git as git_here
 from infra.paths import ROOT
@@ -94,8 +95,10 @@ def test_preview_end_to_end(repo: Path) -> None:
     # alarms on its task counts.
     assert any(line.startswith("  + InsightsLogs (Logs::LogGroup)") for line in lines), lines
     assert lines.count("  + Alarms/TasksBelowDesired (CloudWatch::Alarm)") == 2, lines
-    assert lines[-2:] == ["unchanged: storage",
-                          "exit 3: 1 warning above: review it before deploying"]  # fmt: skip
+    # The monthly cost of both sides comes just before the summary, which stays last.
+    assert lines[-3] == "unchanged: storage"
+    assert re.fullmatch(r"cost: \$[\d,]+\.\d\d -> \$[\d,]+\.\d\d /month", lines[-2]), lines
+    assert lines[-1] == "exit 3: 1 warning above: review it before deploying"
     # The ref's templates and the working tree's, each under its own key.
     assert len(list((repo / ".cache" / "preview").glob("*.json"))) == 2
     assert git(repo, "worktree", "list").count("\n") == 1  # the temporary checkout is gone
@@ -111,6 +114,17 @@ def test_preview_end_to_end(repo: Path) -> None:
     assert scaled["changes"] == [
         {"property": "DesiredCount", "old": 1, "new": 3, "create_only": False}
     ]
+    # The cost of the templates compared (the cache holds both sides), in both outputs:
+    # two more frontend tasks, and the alarms that came with Container Insights.
+    money = report["cost"]
+    assert (money["currency"], money["region"], money["prices_taken"]) == (
+        "USD", "us-east-1", "2025-10")  # fmt: skip
+    assert money["after"] > money["before"]
+    assert lines[-2] == f"cost: ${money['before']:,.2f} -> ${money['after']:,.2f} /month"
+    cached = [json.loads(f.read_text()) for f in (repo / ".cache" / "preview").glob("*.json")]
+    prices = cost.Prices.load()
+    assert sorted(round(cost.total(cost.estimate(t, prices)), 2) for t in cached) == [
+        money["before"], money["after"]]  # fmt: skip
 
     missing = run("preview", "--env", "dev", "--against", "no-such-ref", cwd=repo)
     assert missing.returncode == 2 and "'no-such-ref' is not a commit" in missing.stderr

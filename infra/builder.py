@@ -10,6 +10,7 @@ import aws_cdk as cdk
 
 from infra.cluster.stack import ClusterStack
 from infra.config import AppConfig, ignored_keys
+from infra.ingress.stack import IngressStack
 from infra.monitoring.stack import DashboardStack
 from infra.network.stack import NetworkStack
 from infra.paths import CDK_JSON
@@ -32,13 +33,16 @@ class Stacks:
     network: NetworkStack
     cluster: ClusterStack
     storage: StorageStack | None = None
+    ingress: IngressStack | None = None
     services: dict[str, ServiceStack] = field(default_factory=dict)
     dashboard: DashboardStack | None = None
 
     def all(self) -> list[cdk.Stack]:
         storage = [self.storage] if self.storage else []
+        ingress = [self.ingress] if self.ingress else []
         dashboard = [self.dashboard] if self.dashboard else []
-        return [self.network, self.cluster, *storage, *self.services.values(), *dashboard]
+        return [self.network, self.cluster, *storage, *ingress, *self.services.values(),
+                *dashboard]  # fmt: skip
 
 
 def volume_owners(config: AppConfig) -> dict[str, Owner]:
@@ -97,6 +101,19 @@ def build(app: cdk.App, config: AppConfig) -> Stacks:
             removal=config.storage.removal_policy,
             sizes={volume: config.volume(volume).size_gb for volume in config.volume_names()},
         )
+    sharing = config.shared_public()
+    if sharing:
+        settings = config.services[sharing[0]].public
+        assert settings is not None  # a sharing service is public
+        stacks.ingress = IngressStack(
+            app,
+            config.stack_name("ingress"),
+            **common("the load balancer shared by " + ", ".join(sharing)),
+            **protected,
+            vpc=network.vpc,
+            config=settings,
+            logging=config.logging,
+        )
     for name in config.service_order():
         service = config.services[name]
         peers = [stacks.services[peer] for peer in service.connects_to]
@@ -120,7 +137,11 @@ def build(app: cdk.App, config: AppConfig) -> Stacks:
             # The config rules refuse connects_to a worker (it has no endpoint).
             connects_to=[peer.endpoint for peer in peers if peer.endpoint is not None],
             volumes=mounted,
+            public_placement=network.public_placement,
+            ingress=stacks.ingress if name in sharing else None,
         )
+        if name in sharing and stacks.ingress:
+            stack.add_stack_dependency(stacks.ingress)
         if mounted and stacks.storage:
             stack.add_stack_dependency(stacks.storage)
         for peer in peers:

@@ -43,6 +43,9 @@ class ClusterStack(Stack):
             self,
             "Cluster",
             vpc=vpc,
+            # FARGATE and FARGATE_SPOT, always: a service switching to Spot then
+            # deploys on its own, without the cluster stack first.
+            enable_fargate_capacity_providers=True,
             container_insights_v2=(
                 ecs.ContainerInsights.ENABLED
                 if config.container_insights

@@ -43,11 +43,13 @@ DNS_LABEL = r"^[a-z]([a-z0-9-]{0,22}[a-z0-9])?$"
 # Lowercase too: images read such names (gitea's GITEA__database__HOST).
 ENV_VAR_NAME = r"^[A-Za-z_][A-Za-z0-9_]*$"
 # Stack names are <app>-<env>-<part>; a service must not take a part's name.
-RESERVED_NAMES = frozenset({"network", "cluster", "storage", "dashboard"})
+RESERVED_NAMES = frozenset({"network", "cluster", "storage", "ingress", "dashboard"})
 DNS_NAME = r"^([a-z0-9]([a-z0-9-]*[a-z0-9])?\.)+[a-z]+$"
 ACCOUNT_ID = r"^\d{12}$"
 REGION = r"^[a-z]{2}(-[a-z]+)+-\d$"
 HTTP_PATH = r"^/[A-Za-z0-9._~/-]*$"
+# A listener rule's path pattern: a path, with * and ? as wildcards.
+PATH_PATTERN = r"^/[A-Za-z0-9._~/*?-]{0,127}$"
 # A numeric uid, optionally with a gid: names would need the image's /etc/passwd.
 USER_ID = r"^\d+(:\d+)?$"
 # ``image`` is the opt-out: the image's own default user (often root at start).
@@ -81,6 +83,8 @@ PATTERN_HELP = {
     ACCOUNT_ID: "is not a 12-digit AWS account id (quote it in YAML)",
     REGION: "is not an AWS region name such as eu-west-1",
     HTTP_PATH: "is not an absolute URL path such as /healthz",
+    PATH_PATTERN: "is not a path pattern such as /api/* (an absolute path, * and ? "
+    "as wildcards, at most 128 characters)",
     USER_ID: "is not a numeric uid or uid:gid such as '10001' (quote it in YAML)",
     USER: "is not a numeric uid or uid:gid such as '10001' (quote it in YAML), "
     "or image (the image's own user)",
@@ -121,8 +125,10 @@ class NetworkConfig(_Strict):
 
     cidr: str = "10.0.0.0/16"
     max_azs: int = Field(2, ge=1, le=6)
-    # Tasks run in private subnets and pull images through NAT, so at least one.
-    nat_gateways: int = Field(1, ge=1, le=6)
+    # Tasks run in private subnets and pull images through NAT; 0 places them in
+    # the public subnets with public IPs instead (no NAT to pay for; their
+    # security groups still admit only the load balancer and declared peers).
+    nat_gateways: int = Field(1, ge=0, le=6)
     flow_logs: bool = True
 
     @field_validator("cidr")
@@ -199,6 +205,30 @@ class PublicConfig(_Strict):
     certificate_arn: str | None = Field(None, pattern=CERTIFICATE_ARN)
     domain_name: str | None = Field(None, pattern=HOST_NAME)
     deletion_protection: bool = False
+    # Either one puts the service behind the env's one shared application load
+    # balancer, reached through a listener rule on the Host header and/or path.
+    host: str | None = Field(None, pattern=HOST_NAME)
+    path: str | None = Field(None, pattern=PATH_PATTERN)
+    # The rule's place among the shared listener's rules (lower is tried first);
+    # derived from host and path when unset (see infra.config.ingress).
+    priority: int | None = Field(None, ge=1, le=50000)
+
+    @property
+    def shared(self) -> bool:
+        """Whether the service is behind the env's shared load balancer."""
+        return self.host is not None or self.path is not None
+
+
+class CapacityConfig(_Strict):
+    """What the tasks run on: Fargate, or Fargate Spot after an on-demand base.
+
+    With ``spot`` the first ``on_demand_base`` tasks run on regular Fargate and
+    every task beyond them on Fargate Spot (about 70 % cheaper; AWS may reclaim
+    a Spot task with a two-minute notice).
+    """
+
+    spot: bool = False
+    on_demand_base: int = Field(0, ge=0, le=1000)
 
 
 class AutoscalingConfig(_Strict):
@@ -366,6 +396,10 @@ class ServiceConfig(_Strict):
     auth: bool = False
     # ECS Exec (a shell into running tasks through SSM).
     exec: bool = False
+    # The CPU architecture the tasks run on; arm64 (Graviton) costs about 20 % less.
+    # Images must exist for it (multi-arch), or be built for it (build:).
+    platform: Literal["x86_64", "arm64"] = "x86_64"
+    capacity: CapacityConfig = CapacityConfig()
     health_check: HealthCheckConfig | None = None
     public: PublicConfig | None = None
     autoscaling: AutoscalingConfig | None = None
@@ -434,7 +468,13 @@ class AppConfig(BaseSettings):
     def stack_parts(self) -> list[str]:
         """The part of each stack of this env (``stack_name(part)``), in deploy order."""
         storage = ["storage"] if self.volume_names() else []
-        return ["network", "cluster", *storage, *self.service_order(), "dashboard"]
+        ingress = ["ingress"] if self.shared_public() else []
+        return ["network", "cluster", *storage, *ingress, *self.service_order(), "dashboard"]
+
+    def shared_public(self) -> list[str]:
+        """The services behind the env's shared load balancer (``public.host`` or
+        ``public.path``), in config order."""
+        return [n for n, s in self.services.items() if s.public is not None and s.public.shared]
 
     def service_order(self) -> list[str]:
         """Services so that each comes after everything it connects to."""

@@ -13,6 +13,7 @@ from graphlib import CycleError, TopologicalSorter
 from typing import Any
 
 from infra.config.errors import Problem
+from infra.config.ingress import rule_priority, rule_text
 from infra.config.injected import injected
 from infra.config.model import (
     FARGATE_SIZES,
@@ -42,6 +43,7 @@ def check_rules(config: AppConfig) -> Iterator[Problem]:
     for name, service in config.services.items():
         yield from _service_rules(config.services, name, service)
     yield from _graph_rules(connects_to_graph(config.services))
+    yield from _shared_rules(config.services)
     yield from _storage_rules(config.storage, config.services)
     yield from _id_rules({name: ("services", name) for name in config.services})
     yield from _pinned_region_rules(config)
@@ -72,6 +74,7 @@ def partial_rules(raw: Mapping[str, Any], broken: list[tuple[str | int, ...]]) -
     for name, service in parsed.items():
         yield from _service_rules(known, name, service)
     yield from _graph_rules(connects_to_graph(parsed))
+    yield from _shared_rules(parsed)
     if clean(("storage",)) and len(parsed) == len(services):
         yield from _storage_rules(StorageConfig.model_validate(raw.get("storage", {})), parsed)
 
@@ -169,6 +172,22 @@ def _service_rules(
         elif key in svc.environment:
             yield Problem((*at, "secrets", key), "is also in environment; keep one of the two")
     yield from _count_rules(at, svc)
+    yield from _capacity_rules(at, svc)
+
+
+def _capacity_rules(at: tuple[str, ...], svc: ServiceConfig) -> Iterator[Problem]:
+    """Fargate Spot only for a service that may lose a task; a base of on-demand
+    tasks only beside Spot. (Spot takes ARM64 tasks too, on platform 1.4.0, which
+    Fargate services here run on.)"""
+    capacity = svc.capacity
+    at = (*at, "capacity")
+    if capacity.spot and svc.stateful:
+        yield Problem((*at, "spot"), "a stateful service runs its one task on regular "
+                      "Fargate: Spot may reclaim it at two minutes' notice, and its data "
+                      "is unavailable until a new task starts")  # fmt: skip
+    if capacity.on_demand_base and not capacity.spot:
+        yield Problem((*at, "on_demand_base"), "only with spot: true (without Spot every "
+                      "task runs on demand)")  # fmt: skip
 
 
 def _is_root(user: str) -> bool:
@@ -447,3 +466,57 @@ def advisories(config: AppConfig) -> list[str]:
     """What to warn about before deploying ``config`` (it is valid; these are not
     errors): one line per key that is set to no effect. Pure: no output."""
     return [ignored.text() for ignored in ignored_keys(config)]
+
+
+# What every service behind the shared load balancer must agree on: the
+# balancer's own settings (its listener, certificate, protection).
+SHARED_SETTINGS = ("load_balancer", "listener_port", "certificate_arn", "deletion_protection")
+
+
+def _shared_rules(services: Mapping[str, ServiceConfig]) -> Iterator[Problem]:
+    """The services behind the shared load balancer agree on its settings, match
+    different requests, get different rule priorities, and deploy rolling."""
+    sharing = [
+        (name, svc.public)
+        for name, svc in services.items()
+        if svc.public is not None and svc.public.shared
+    ]
+    if not sharing:
+        return
+    first, settings = sharing[0]
+    seen: dict[tuple[str | None, str | None], str] = {}
+    priorities: dict[int, str] = {}
+    for name, public in sharing:
+        at = ("services", name, "public")
+        if public.load_balancer != "application":
+            yield Problem((*at, "load_balancer"), "host and path route through the "
+                          "shared application load balancer's listener rules; a network "
+                          "load balancer has none (remove host and path for one of its "
+                          "own)")  # fmt: skip
+            continue
+        for key in SHARED_SETTINGS[1:]:
+            if getattr(public, key) != getattr(settings, key):
+                yield Problem((*at, key), f"{getattr(public, key)} differs from "
+                              f"{first}'s {getattr(settings, key)}: the services behind the "
+                              "shared load balancer share its listener, certificate and "
+                              "protection")  # fmt: skip
+        strategy = services[name].deployment.strategy
+        if strategy.shifts_traffic:
+            yield Problem(("services", name, "deployment", "strategy"), f"{strategy}: ECS "
+                          "shifts traffic only on a listener whose rules all forward, and the "
+                          "shared listener answers 404 to requests no rule matches; use "
+                          "rolling, or give the service its own load balancer (remove "
+                          "public.host and public.path)")  # fmt: skip
+        match = (public.host, public.path)
+        if match in seen:
+            yield Problem(at, f"{rule_text(public)} is already {seen[match]}'s rule; "
+                          "each service needs a host or path of its own")  # fmt: skip
+            continue
+        seen[match] = name
+        priority = rule_priority(public)
+        if priority in priorities:
+            where = (*at, "priority") if public.priority is not None else at
+            yield Problem(where, f"its listener rule priority {priority} is also "
+                          f"{priorities[priority]}'s; set public.priority (1-50000, lower is "
+                          "tried first) on one of them")  # fmt: skip
+        priorities.setdefault(priority, name)

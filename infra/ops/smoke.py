@@ -13,6 +13,7 @@ from __future__ import annotations
 import json
 import time
 import urllib.error
+import urllib.parse
 import urllib.request
 from collections.abc import Sequence
 from dataclasses import dataclass
@@ -101,9 +102,12 @@ def run(aws: Aws, config: AppConfig) -> int:
 
 
 def check_service(service: str, url: str, health_path: str) -> list[Check]:
-    """The checks of one public service at ``url`` (its stack's ``Url`` output)."""
+    """The checks of one public service at ``url`` (its stack's ``Url`` output, which
+    ends in the service's path on a shared load balancer, e.g. ``/admin/``)."""
     base = url.rstrip("/")
-    checks = [_status(service, f"{base}{health_path}")]
+    # The health path is the service's own, from the root as the load balancer asks it.
+    parts = urllib.parse.urlsplit(url)
+    checks = [_status(service, f"{parts.scheme}://{parts.netloc}{health_path}")]
     before = get(f"{base}{VISITS}")
     checks.append(_status(service, f"{base}/"))
     if before.status == 404:

@@ -6,11 +6,13 @@ from aws_cdk import Duration
 from aws_cdk import aws_ec2 as ec2
 from aws_cdk import aws_ecs as ecs
 from aws_cdk import aws_elasticloadbalancingv2 as elbv2
+from constructs import Construct
 
 from infra.compliance import acknowledge
 from infra.config import HTTPS_PORT, LoggingConfig, PublicConfig
+from infra.network.stack import PUBLIC_SUBNETS
 from infra.services.access_logs import AccessLogBucket
-from infra.services.exposure import PUBLIC_SUBNETS, PublicEndpoint, Serving
+from infra.services.exposure import PublicEndpoint, Serving
 
 
 class ApplicationEndpoint(PublicEndpoint):
@@ -31,51 +33,18 @@ class ApplicationEndpoint(PublicEndpoint):
     def _balance(
         self, vpc: ec2.IVpc, serving: Serving, config: PublicConfig, logging: LoggingConfig
     ) -> elbv2.BaseLoadBalancer:
-        self.access_logs = AccessLogBucket(self, "AccessLogs", logging=logging)
-        alb = elbv2.ApplicationLoadBalancer(
-            self,
-            "LoadBalancer",
-            vpc=vpc,
-            internet_facing=True,
-            vpc_subnets=PUBLIC_SUBNETS,
-            security_group=self.security_group,
-            deletion_protection=config.deletion_protection,
-            drop_invalid_header_fields=True,
+        alb, listener, self.access_logs = application_load_balancer(
+            self, vpc=vpc, security_group=self.security_group, config=config, logging=logging
         )
-        https = config.certificate_arn is not None
-        # The security group's ingress rules are the only way in (open=False).
-        listener = alb.add_listener(
-            "Listener",
-            port=config.listener_port,
-            protocol=elbv2.ApplicationProtocol.HTTP,
-            open=False,
-            default_action=(
-                elbv2.ListenerAction.redirect(
-                    protocol="HTTPS", port=str(HTTPS_PORT), permanent=True
-                )
-                if https
-                else None
-            ),
-        )
-        if config.certificate_arn is not None:
-            listener = alb.add_listener(
-                "HttpsListener",
-                port=HTTPS_PORT,
-                protocol=elbv2.ApplicationProtocol.HTTPS,
-                certificates=[elbv2.ListenerCertificate.from_arn(config.certificate_arn)],
-                ssl_policy=elbv2.SslPolicy.RECOMMENDED_TLS,
-                open=False,
-            )
         if serving.shifts_traffic:
             self._shift(vpc, listener, serving, config)
         else:
             group = listener.add_targets(
                 "Targets", port=serving.port, protocol=elbv2.ApplicationProtocol.HTTP,
                 targets=[serving.target()], deregistration_delay=Duration.seconds(30),
-                health_check=_health_check(config),
+                health_check=health_check(config),
             )  # fmt: skip
             self.target_groups.append(group)
-        self.access_logs.receive_from(alb)
         return alb
 
     def _shift(
@@ -91,7 +60,7 @@ class ApplicationEndpoint(PublicEndpoint):
             return elbv2.ApplicationTargetGroup(
                 listener, construct_id, vpc=vpc, port=serving.port,
                 protocol=elbv2.ApplicationProtocol.HTTP, target_type=elbv2.TargetType.IP,
-                deregistration_delay=Duration.seconds(30), health_check=_health_check(config),
+                deregistration_delay=Duration.seconds(30), health_check=health_check(config),
             )  # fmt: skip
 
         # "TargetsGroup": the ID add_targets("Targets") gives a rolling deploy's group.
@@ -128,7 +97,58 @@ class ApplicationEndpoint(PublicEndpoint):
         self.target_groups.extend([primary, alternate])
 
 
-def _health_check(config: PublicConfig) -> elbv2.HealthCheck:
+def application_load_balancer(
+    scope: Construct,
+    *,
+    vpc: ec2.IVpc,
+    security_group: ec2.ISecurityGroup,
+    config: PublicConfig,
+    logging: LoggingConfig,
+    default_action: elbv2.ListenerAction | None = None,
+) -> tuple[elbv2.ApplicationLoadBalancer, elbv2.ApplicationListener, AccessLogBucket]:
+    """An internet-facing application load balancer in ``security_group`` that drops
+    invalid headers and logs to its :class:`AccessLogBucket`, with its listeners:
+    ``listener_port`` (a redirect to 443 with a certificate) and the serving one
+    (returned), which answers ``default_action`` (None: the targets added to it)."""
+    access_logs = AccessLogBucket(scope, "AccessLogs", logging=logging)
+    alb = elbv2.ApplicationLoadBalancer(
+        scope,
+        "LoadBalancer",
+        vpc=vpc,
+        internet_facing=True,
+        vpc_subnets=PUBLIC_SUBNETS,
+        security_group=security_group,
+        deletion_protection=config.deletion_protection,
+        drop_invalid_header_fields=True,
+    )
+    https = config.certificate_arn is not None
+    # The security group's ingress rules are the only way in (open=False).
+    listener = alb.add_listener(
+        "Listener",
+        port=config.listener_port,
+        protocol=elbv2.ApplicationProtocol.HTTP,
+        open=False,
+        default_action=(
+            elbv2.ListenerAction.redirect(protocol="HTTPS", port=str(HTTPS_PORT), permanent=True)
+            if https
+            else default_action
+        ),
+    )
+    if config.certificate_arn is not None:
+        listener = alb.add_listener(
+            "HttpsListener",
+            port=HTTPS_PORT,
+            protocol=elbv2.ApplicationProtocol.HTTPS,
+            certificates=[elbv2.ListenerCertificate.from_arn(config.certificate_arn)],
+            ssl_policy=elbv2.SslPolicy.RECOMMENDED_TLS,
+            open=False,
+            default_action=default_action,
+        )
+    access_logs.receive_from(alb)
+    return alb, listener, access_logs
+
+
+def health_check(config: PublicConfig) -> elbv2.HealthCheck:
     """How the load balancer decides a task may take traffic."""
     return elbv2.HealthCheck(
         path=config.health_check_path, healthy_http_codes="200", interval=Duration.seconds(15)

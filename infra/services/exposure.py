@@ -18,8 +18,6 @@ from constructs import Construct
 from infra.compliance import acknowledge
 from infra.config import HTTPS_PORT, LoggingConfig, PublicConfig
 
-PUBLIC_SUBNETS = ec2.SubnetSelection(subnet_type=ec2.SubnetType.PUBLIC)
-
 
 class PublicEndpoint(Construct):
     """An internet-facing load balancer for one service (subclasses pick the kind).
@@ -46,10 +44,7 @@ class PublicEndpoint(Construct):
     ) -> None:
         super().__init__(scope, construct_id)
         https = config.certificate_arn is not None
-        listeners = [(config.listener_port, "the listener")]
-        if https:
-            listeners.append((HTTPS_PORT, "HTTPS"))
-        self.security_group = self._open_security_group(vpc, listeners)
+        self.security_group = open_security_group(self, vpc, listeners_of(config))
         # The groups the tasks register in: one, or two when ECS shifts traffic.
         self.target_groups: list[elbv2.TargetGroupBase] = []
         self.load_balancer = self._balance(
@@ -69,37 +64,9 @@ class PublicEndpoint(Construct):
             self.load_balancer.load_balancer_dns_name,
             *([config.domain_name] if config.domain_name else []),
         ]
-        host = config.domain_name or self.load_balancer.load_balancer_dns_name
-        if https:
-            self.url: str = Fn.join("", ["https://", host])
-        else:
-            port = "" if config.listener_port == 80 else f":{config.listener_port}"
-            self.url = Fn.join("", ["http://", host, port])
-
-    def _open_security_group(
-        self, vpc: ec2.IVpc, listeners: Sequence[tuple[int, str]]
-    ) -> ec2.SecurityGroup:
-        """The balancer's group: the internet in on each (port, what) listener, out
-        only to the tasks (CDK adds that egress rule when targets attach)."""
-        group = ec2.SecurityGroup(
-            self,
-            "SecurityGroup",
-            vpc=vpc,
-            description="Load balancer: the internet in on the listener port, out to the tasks",
-            allow_all_outbound=False,
+        self.url: str = public_url(
+            config, config.domain_name or self.load_balancer.load_balancer_dns_name
         )
-        for port, what in listeners:
-            group.add_ingress_rule(
-                ec2.Peer.any_ipv4(), ec2.Port.tcp(port), f"the internet to {what}"
-            )
-        acknowledge(
-            group,
-            "AwsSolutions-EC23",
-            "An internet-facing load balancer must accept any address on its listener "
-            f"ports ({', '.join(str(port) for port, _ in listeners)}); the tasks behind it admit "
-            "only this security group.",
-        )
-        return group
 
     def _balance(
         self, vpc: ec2.IVpc, serving: Serving, config: PublicConfig, logging: LoggingConfig
@@ -108,6 +75,46 @@ class PublicEndpoint(Construct):
         (their groups in ``target_groups``), with its access logs (where the kind
         has them) kept as ``logging`` says."""
         raise NotImplementedError
+
+
+def listeners_of(config: PublicConfig) -> list[tuple[int, str]]:
+    """A load balancer's (port, what) listeners: ``listener_port``, and 443 with a certificate."""
+    listeners = [(config.listener_port, "the listener")]
+    if config.certificate_arn is not None:
+        listeners.append((HTTPS_PORT, "HTTPS"))
+    return listeners
+
+
+def open_security_group(
+    scope: Construct, vpc: ec2.IVpc, listeners: Sequence[tuple[int, str]]
+) -> ec2.SecurityGroup:
+    """A load balancer's group: the internet in on each (port, what) listener, out
+    only to the tasks (added as targets attach)."""
+    group = ec2.SecurityGroup(
+        scope,
+        "SecurityGroup",
+        vpc=vpc,
+        description="Load balancer: the internet in on the listener port, out to the tasks",
+        allow_all_outbound=False,
+    )
+    for port, what in listeners:
+        group.add_ingress_rule(ec2.Peer.any_ipv4(), ec2.Port.tcp(port), f"the internet to {what}")
+    acknowledge(
+        group,
+        "AwsSolutions-EC23",
+        "An internet-facing load balancer must accept any address on its listener "
+        f"ports ({', '.join(str(port) for port, _ in listeners)}); the tasks behind it admit "
+        "only this security group.",
+    )
+    return group
+
+
+def public_url(config: PublicConfig, host: str, path: str = "") -> str:
+    """``https://host/path`` with a certificate, else ``http://host[:port]/path``."""
+    if config.certificate_arn is not None:
+        return Fn.join("", ["https://", host, path])
+    port = "" if config.listener_port == 80 else f":{config.listener_port}"
+    return Fn.join("", ["http://", host, port, path])
 
 
 @dataclass(frozen=True)

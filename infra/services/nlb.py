@@ -8,7 +8,8 @@ from aws_cdk import aws_elasticloadbalancingv2 as elbv2
 
 from infra.compliance import acknowledge
 from infra.config import LoggingConfig, PublicConfig
-from infra.services.exposure import PUBLIC_SUBNETS, PublicEndpoint, Serving
+from infra.network.stack import PUBLIC_SUBNETS
+from infra.services.exposure import PublicEndpoint, Serving
 
 
 class NetworkEndpoint(PublicEndpoint):

@@ -13,14 +13,16 @@ from constructs import Construct
 
 from infra.compliance import acknowledge
 from infra.config import AutoscalingConfig, DeploymentConfig, Strategy
-from infra.network.stack import PRIVATE_SUBNETS
+from infra.config.model import CapacityConfig
+from infra.network.stack import PRIVATE_SUBNETS, PUBLIC_SUBNETS
 
 
 class Service(ecs.FargateService):
-    """A Fargate service in private subnets, found as ``<name>.<namespace>`` in Cloud Map DNS,
-    or as ``<name>`` through Service Connect (``service_connect``); a worker
-    (no ``port``) is found by nothing, though with Service Connect it still
-    gets the proxy to reach others by name.
+    """A Fargate service in private subnets (public ones with ``public_placement``),
+    found as ``<name>.<namespace>`` in Cloud Map DNS, or as ``<name>`` through
+    Service Connect (``service_connect``); a worker (no ``port``) is found by
+    nothing, though with Service Connect it still gets the proxy to reach others
+    by name.
 
     Deploys roll back when tasks never get healthy (circuit breaker). A
     stateless service starts new tasks before stopping old ones; a stateful
@@ -29,6 +31,10 @@ class Service(ecs.FargateService):
     ``deployment`` picks how ECS replaces tasks (rolling, or shifting traffic:
     canary, linear, blue/green); ``deployment_alarms`` (names) roll a deploy
     back when they fire, unless ``deployment.rollback_on_alarms`` is off.
+    With ``capacity.spot`` the first ``on_demand_base`` tasks run on Fargate
+    and the rest on Fargate Spot. With ``public_placement`` (a VPC without
+    NAT) the tasks get public IPs to reach registries and AWS APIs; their
+    security group still decides who reaches them.
     """
 
     def __init__(
@@ -51,6 +57,8 @@ class Service(ecs.FargateService):
         proxy_logs: ecs.LogDriver | None = None,
         deployment: DeploymentConfig | None = None,
         deployment_alarms: Sequence[str] = (),
+        capacity: CapacityConfig | None = None,
+        public_placement: bool = False,
     ) -> None:
         min_healthy, max_healthy = (0, 100) if stateful else (100, 200)
         deployment = deployment or DeploymentConfig()
@@ -75,8 +83,9 @@ class Service(ecs.FargateService):
             )
             if deployment_alarms and deployment.rollback_on_alarms
             else None,
-            assign_public_ip=False,
-            vpc_subnets=PRIVATE_SUBNETS,
+            assign_public_ip=public_placement,
+            vpc_subnets=PUBLIC_SUBNETS if public_placement else PRIVATE_SUBNETS,
+            capacity_provider_strategies=spot_strategy(capacity) if capacity else None,
             security_groups=[security_group],
             cloud_map_options=ecs.CloudMapOptions(
                 name=name,
@@ -112,6 +121,8 @@ class Service(ecs.FargateService):
             propagate_tags=ecs.PropagatedTagSource.SERVICE,
             enable_execute_command=exec_enabled,
         )
+        if public_placement:
+            _acknowledge_public_ip(self)
         if exec_enabled:
             acknowledge(
                 task_definition.task_role.node.find_child("DefaultPolicy"),
@@ -129,6 +140,31 @@ class Service(ecs.FargateService):
                 scale_out_cooldown=Duration.seconds(60),
                 scale_in_cooldown=Duration.seconds(180),
             )
+
+
+def spot_strategy(capacity: CapacityConfig) -> list[ecs.CapacityProviderStrategy] | None:
+    """``on_demand_base`` tasks on Fargate, every other task on Fargate Spot (None:
+    no Spot, the launch type ECS defaults to)."""
+    if not capacity.spot:
+        return None
+    spot = ecs.CapacityProviderStrategy(capacity_provider="FARGATE_SPOT", weight=1)
+    if not capacity.on_demand_base:
+        return [spot]
+    # Weight 0: once the base runs, every further task goes to Spot.
+    base = ecs.CapacityProviderStrategy(
+        capacity_provider="FARGATE", base=capacity.on_demand_base, weight=0
+    )
+    return [base, spot]
+
+
+def _acknowledge_public_ip(service: ecs.FargateService) -> None:
+    """A VPC without NAT (network.nat_gateways: 0) is a choice made in config."""
+    reason = (
+        "network.nat_gateways: 0 in config: without NAT the tasks reach registries and AWS "
+        "APIs through public IPs; their security group admits only the load balancer and "
+        "declared peers, so nothing else on the internet reaches them."
+    )
+    acknowledge(service, "control-tower::ecs_service_assign_public_ip_disabled_check", reason)
 
 
 STRATEGIES = {

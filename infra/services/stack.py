@@ -13,16 +13,19 @@ from aws_cdk import aws_sns as sns
 from constructs import Construct
 
 from infra.config import AlarmsConfig, LoggingConfig, ServiceConfig, injected
+from infra.ingress.stack import IngressStack
 from infra.logs import give_functions_log_groups
 from infra.names import pascal
 from infra.services.alarms import ServiceAlarms, deployment_alarm_names
 from infra.services.alb import ApplicationEndpoint
+from infra.services.exposure import PublicEndpoint
 from infra.services.metrics import service_metrics
 from infra.services.nlb import NetworkEndpoint
 from infra.services.password import ServicePassword
 from infra.services.peers import Endpoint, PeerAccess, container_variables
 from infra.services.secrets import ExistingSecrets
 from infra.services.service import Service
+from infra.services.shared import SharedEndpoint
 from infra.services.task import ServiceTask
 from infra.services.volumes import VolumeMounts
 from infra.storage.volume import DurableVolume
@@ -38,7 +41,8 @@ class ServiceStack(Stack):
     existing secrets it names, the task (size, hardened container, logs, health
     check), its durable volumes, the service (Cloud Map name or Service Connect,
     deployment safety, autoscaling), access to the services it connects to and
-    an optional public endpoint, whose host names the container gets as
+    an optional public endpoint (a load balancer of its own, or a rule on the
+    env's shared one in ``ingress``), whose host names the container gets as
     ``ALLOWED_HOSTS``, and its alarms (named after the stack, notifying
     ``alarm_topic``; the 5xx and latency ones roll a deploy back). ``endpoint``
     is what the stacks of its consumers receive (None for a worker, which has
@@ -61,6 +65,8 @@ class ServiceStack(Stack):
         service_connect: bool = False,
         connects_to: Sequence[Endpoint] = (),
         volumes: Mapping[str, DurableVolume] | None = None,
+        public_placement: bool = False,
+        ingress: IngressStack | None = None,
         **kwargs: Any,
     ) -> None:
         super().__init__(scope, construct_id, **kwargs)
@@ -98,7 +104,8 @@ class ServiceStack(Stack):
             proxy_logs=ecs.LogDrivers.aws_logs(
                 stream_prefix="service-connect", log_group=task.log_group
             ),
-            deployment=service.deployment,
+            deployment=service.deployment, capacity=service.capacity,
+            public_placement=public_placement,
             deployment_alarms=deployment_alarm_names(
                 self.stack_name,
                 http=service.public is not None and service.public.load_balancer == "application",
@@ -126,13 +133,21 @@ class ServiceStack(Stack):
                 consumer=self.security_group, provider_name=peer.name,
                 provider=peer.security_group, port=peer.port,
             )  # fmt: skip
-        public = None
-        if service.public is not None and service.port is not None:
+        public: PublicEndpoint | SharedEndpoint | None = None
+        if service.public is not None and service.public.shared and service.port is not None:
+            assert ingress is not None  # the builder makes one for every shared service
+            public = SharedEndpoint(
+                self, "Shared", vpc=cluster.vpc, service=self.service,
+                security_group=self.security_group, container_name=name,
+                container_port=service.port, config=service.public, ingress=ingress,
+            )  # fmt: skip
+        elif service.public is not None and service.port is not None:
             public = BALANCERS[service.public.load_balancer](
                 self, "Public", vpc=cluster.vpc, service=self.service, container_name=name,
                 container_port=service.port, config=service.public, logging=logging,
                 shifts_traffic=service.deployment.strategy.shifts_traffic,
             )  # fmt: skip
+        if public is not None:
             CfnOutput(self, "Url", value=public.url, description=f"Public URL of {name}")
             if names.allowed_hosts is not None:
                 task.container.add_environment(names.allowed_hosts, Fn.join(",", public.hosts))

@@ -30,6 +30,15 @@ ASSET_EXCLUDES = [
 PROJECT_EXCLUDES = [".git", ".venv", ".venv-checkov", "node_modules", "cdk.out", ".cache"]
 
 
+# Docker's name and ECS's name of each ``platform``.
+BUILD_PLATFORMS = {"x86_64": Platform.LINUX_AMD64, "arm64": Platform.LINUX_ARM64}
+CPU_ARCHITECTURES = {"x86_64": ecs.CpuArchitecture.X86_64, "arm64": ecs.CpuArchitecture.ARM64}
+# How long a Spot task's container has between SIGTERM and SIGKILL. Spot's
+# notice is two minutes and Fargate allows at most 120 s; the frontend's
+# gunicorn finishes its requests within its graceful_timeout, 10 s less.
+SPOT_STOP_SECONDS = 30
+
+
 def container_image(scope: Construct, service: ServiceConfig) -> ecs.ContainerImage:
     """A registry image as named, or the ``build`` context as a Docker asset (with
     its Dockerfile, target stage and build arguments, as compose's ``build:``)."""
@@ -42,8 +51,8 @@ def container_image(scope: Construct, service: ServiceConfig) -> ecs.ContainerIm
             target=build.target,
             build_args=build.args or None,
             exclude=ASSET_EXCLUDES + (PROJECT_EXCLUDES if context == ROOT else []),
-            # Fargate runs x86_64 here; pinning it makes builds on ARM laptops match.
-            platform=Platform.LINUX_AMD64,
+            # The tasks' architecture, whatever the builder's (ARM laptops, x86 CI).
+            platform=BUILD_PLATFORMS[service.platform],
         )
     assert service.image is not None  # the config guarantees exactly one of the two
     private = ECR_IMAGE.match(service.image)
@@ -136,7 +145,7 @@ class ServiceTask(Construct):
             cpu=service.cpu,
             memory_limit_mib=service.memory,
             runtime_platform=ecs.RuntimePlatform(
-                cpu_architecture=ecs.CpuArchitecture.X86_64,
+                cpu_architecture=CPU_ARCHITECTURES[service.platform],
                 operating_system_family=ecs.OperatingSystemFamily.LINUX,
             ),
         )
@@ -163,6 +172,7 @@ class ServiceTask(Construct):
             secrets=dict(secrets),
             logging=ecs.LogDrivers.aws_logs(stream_prefix=name, log_group=self.log_group),
             health_check=health_check(service.health_check) if service.health_check else None,
+            stop_timeout=Duration.seconds(SPOT_STOP_SECONDS) if service.capacity.spot else None,
         )
         acknowledge(
             self.definition,

@@ -37,14 +37,16 @@ def test_shipped_environments_load() -> None:
     dev = load_config("dev", environ={})
     prod = load_config("prod", environ={})
     assert (dev.app, dev.env, prod.env) == ("timestamper", "dev", "prod")
-    assert dev.network.nat_gateways == 1 and prod.network.nat_gateways == 2
+    assert dev.network.nat_gateways == 0 and prod.network.nat_gateways == 2
     assert dev.logging.removal_policy is Removal.DESTROY
     assert prod.logging.removal_policy is Removal.RETAIN
     assert prod.logging.retention_days == dev.logging.retention_days == 365
     assert prod.termination_protection and not dev.termination_protection
     # prod.yaml overrides only some frontend keys; the rest comes from base.yaml.
     frontend = prod.services["frontend"]
-    assert (frontend.cpu, frontend.memory, frontend.port) == (512, 1024, 5000)
+    assert (frontend.cpu, frontend.memory, frontend.port) == (256, 512, 5000)
+    assert (frontend.capacity.spot, frontend.capacity.on_demand_base) == (True, 1)
+    assert prod.services["backend"].platform == dev.services["backend"].platform == "arm64"
     assert frontend.connects_to == ["backend"]
     assert prod.service_order() == ["backend", "frontend"]
 
@@ -496,7 +498,7 @@ def test_desired_count_with_autoscaling_is_an_advisory_not_a_setting(tmp_path: P
     """The template leaves the count to the scaler (infra/services/service.py): a
     desired_count next to autoscaling does nothing, whatever its value."""
     counted = {"APP_CONFIG__SERVICES__FRONTEND__DESIRED_COUNT": "2"}
-    assert advisories(load_config("prod", environ=counted)) == [IGNORED.format(2, 8)]
+    assert advisories(load_config("prod", environ=counted)) == [IGNORED.format(2, 16)]
     assert advisories(load_config("prod", environ={})) == []
     assert advisories(load_config("dev", environ={})) == []
     outside = dev_with(
@@ -580,13 +582,13 @@ def test_the_findings_of_a_failed_check_are_printed_from_cdks_report(tmp_path: P
 def test_app_exits_2_listing_every_problem() -> None:
     """Typing errors and the cross-key rules of the sections that parse, in one run."""
     result = run_app("prod", APP_CONFIG__SERVICES__BACKEND__DESIRED_COUNT="2",
-                     APP_CONFIG__SERVICES__FRONTEND__MEMORY="8192",
+                     APP_CONFIG__SERVICES__FRONTEND__MEMORY="4096",
                      APP_CONFIG__LOGGING__RETENTION_DAYS="8")  # fmt: skip
     assert result.returncode == 2, result.stderr
     assert result.stderr.splitlines()[0] == "3 problems in the config:"
     assert "logging.retention_days: 8 is not a CloudWatch retention" in result.stderr
     assert "services.backend.desired_count: 2: a stateful service" in result.stderr
-    assert "services.frontend.memory: 8192 is not valid with cpu 512" in result.stderr
+    assert "services.frontend.memory: 4096 is not valid with cpu 256" in result.stderr
     assert result.stderr.splitlines()[-1].startswith("(rules across keys")
     assert "Traceback" not in result.stderr
 

@@ -128,16 +128,18 @@ def test_cost_matches_a_hand_computed_estimate(synths: dict[str, Synth]) -> None
     assert (prices.region, prices.hours_per_month) == ("us-east-1", 730)
     lines = cost.by_item(cost.estimate(synths["prod"].templates, prices))
     monthly = {item: round(line.monthly, 4) for item, line in lines.items()}
-    # By hand, from prices.yaml: 730 hours; x86 Fargate 0.04048/vCPU-h, 0.004445/GB-h.
+    # By hand, from prices.yaml: 730 hours; x86 Fargate 0.04048/vCPU-h, 0.004445/GB-h;
+    # ARM 0.03238, 0.00356; x86 on Spot 0.01334053, 0.00146489.
     assert monthly == {
-        "Fargate backend": round(1 * (0.25 * 0.04048 + 0.5 * 0.004445) * 730, 4),  # 9.0100
-        "Fargate frontend": round(
-            2 * (0.5 * 0.04048 + 1 * 0.004445) * 730, 4
-        ),  # 36.0401, autoscaling min 2
+        "Fargate backend": round(1 * (0.25 * 0.03238 + 0.5 * 0.00356) * 730, 4),  # 7.2088, ARM
+        # autoscaling min 2: the on-demand base of 1, the other on Spot
+        "Fargate frontend": round(1 * (0.25 * 0.04048 + 0.5 * 0.004445) * 730, 4),  # 9.0100
+        "Fargate frontend (Spot)": round(1 * (0.25 * 0.01334053 + 0.5 * 0.00146489) * 730, 4),
         "EFS redis-data": 1 * 0.30,  # storage.volumes.redis-data.size_gb: 1, per GB-month
         "load balancer (application)": round(0.0225 * 730, 4),  # 16.425
         "NAT gateways": round(2 * 0.045 * 730, 4),  # 65.70
         "public IPv4 addresses": round(4 * 0.005 * 730, 4),  # 2 NAT EIPs + 2 ALB zones: 14.60
+        "gateway endpoints (S3)": 0.0,
         "secrets": 0.40,
         # One per stack with log groups (network, cluster, 2 services), and the alarm topic's.
         "KMS keys": 5 * 1.00,
@@ -147,9 +149,14 @@ def test_cost_matches_a_hand_computed_estimate(synths: dict[str, Synth]) -> None
         "alarm metrics": round((4 + 13) * 0.10, 4),
         "dashboards": 3.00,
     }
-    assert cost.total(list(lines.values())) == pytest.approx(152.175125)
-    assert lines["Fargate frontend"].quantity == "2 x 0.5 vCPU, 1 GB"
+    assert cost.total(list(lines.values())) == pytest.approx(126.313107, abs=1e-6)
+    assert lines["Fargate frontend (Spot)"].quantity == "1 x 0.25 vCPU, 0.5 GB"
     assert lines["EFS redis-data"].quantity == "1 x 1 GB"
+    # Dev: no NAT; the ALB's two zones and each task (backend, frontend) hold an address.
+    dev = cost.by_item(cost.estimate(synths["dev"].templates, prices))
+    assert "NAT gateways" not in dev and "Fargate frontend" not in dev
+    assert dev["public IPv4 addresses"].count == 4
+    assert cost.total(list(dev.values())) == pytest.approx(51.195, abs=0.01)
     # The key cost reads is the one the storage stack writes (cost does not import the CDK).
     assert cost.COST_METADATA == COST_METADATA
 
@@ -226,24 +233,32 @@ def test_build_short_form_sets_only_its_context() -> None:
 
 
 def test_cost_tables(synths: dict[str, Synth]) -> None:
-    """One env: items with quantities; several: one column per env, '-' where absent."""
+    """One env: items with quantities; several: one column per env, '-' where absent.
+    prod's figures are pinned by the hand-computed estimate above, not again here."""
     prices = cost.Prices.load()
     lines = {env: cost.estimate(s.templates, prices) for env, s in synths.items()}
     one = cost_report.as_table({"prod": lines["prod"]}, prices)
-    assert one.title == "always-on cost, us-east-1 on-demand prices taken 2025-10"
+    assert one.title == "always-on cost, us-east-1 prices taken 2025-10"
     assert (one.headers, one.right) == (["item", "quantity", "USD/month"], (2,))
-    assert one.rows[1] == ["Fargate frontend", "2 x 0.5 vCPU, 1 GB", "36.04"]
-    assert one.rows[2] == ["EFS redis-data", "1 x 1 GB", "0.30"]
-    assert one.rows[-1] == ["total", "", "152.18"]
+    prod = cost.by_item(lines["prod"])
+    assert one.rows == [
+        *([item, line.quantity, f"{line.monthly:,.2f}"] for item, line in prod.items()),
+        ["total", "", f"{cost.total(lines['prod']):,.2f}"],
+    ]
+    assert ["EFS redis-data", "1 x 1 GB", "0.30"] in one.rows
     both = cost_report.as_table(lines, prices)
     assert (both.headers, both.right) == (["item", "dev USD/month", "prod USD/month"], (1, 2))
-    assert both.rows[-1] == ["total", "88.25", "152.18"]
-    assert [row[0] for row in both.rows] == [row[0] for row in one.rows]
+    totals = {env: round(cost.total(found), 2) for env, found in lines.items()}
+    assert both.rows[-1] == ["total", *(f"{totals[env]:,.2f}" for env in ("dev", "prod"))]
+    # Every item of either env, in the order of one env's table.
+    items = [row[0] for row in both.rows]
+    assert set(items) == {*cost.by_item(lines["dev"]), *prod, "total"}
+    assert items == [*sorted(items[:-1], key=cost.item_order), "total"]
     extra = cost.Line("timestamper-dev-x", "interface endpoint zones", 2, 14.6)
     shown = cost_report.as_table({"dev": [*lines["dev"], extra], "prod": lines["prod"]}, prices)
     assert ["interface endpoint zones", "14.60", "-"] in shown.rows
     report = cost_report.as_json(lines, prices)
-    assert {env: r["total"] for env, r in report["envs"].items()} == {"dev": 88.25, "prod": 152.18}
+    assert {env: r["total"] for env, r in report["envs"].items()} == totals
     assert report["not_included"] == prices.not_included
 
 
@@ -256,9 +271,10 @@ def test_cost_cli(
     table = run("cost", "--env", "dev", "--assembly", dev)
     assert table.returncode == 0, table.stderr
     lines = table.stdout.splitlines()
-    assert lines[0] == "always-on cost, us-east-1 on-demand prices taken 2025-10"
+    assert lines[0] == "always-on cost, us-east-1 prices taken 2025-10"
     assert lines[1].split() == ["item", "quantity", "USD/month"]
-    assert lines[-2].split() == ["total", "88.25"]
+    expected = cost.total(cost.estimate(synths["dev"].templates, cost.Prices.load()))
+    assert lines[-2].split() == ["total", f"{expected:,.2f}"]
     assert lines[-1].startswith("not included: data transfer")
 
     def fails(*args: str) -> str:

@@ -9,6 +9,7 @@ from collections.abc import Iterator
 import pytest
 
 from infra.config import AppConfig, load_config
+from infra.ops import cost
 from infra.ops.checks import (
     CHECKS,
     Finding,
@@ -19,8 +20,10 @@ from infra.ops.checks import (
 )
 from infra.ops.diff import MISSING, Diff, PropertyChange, ResourceChange
 from infra.ops.preview import consumed_stacks
-from infra.ops.preview_report import as_json, exit_code, print_human, summary
+from infra.ops.preview_report import CostChange, as_json, exit_code, print_human, summary
 
+# What preview prices both sides at (issue 14's example); its own tests are below.
+COST = CostChange(78.65, 35.10, cost.Prices.load())
 STACKS = [f"timestamper-dev-{p}" for p in ("network", "cluster", "backend", "frontend")]
 NETWORK, CLUSTER, BACKEND, FRONTEND = STACKS
 
@@ -133,7 +136,7 @@ def test_a_new_task_definition_is_a_revision_not_a_replacement(
     """ECS task definitions are immutable revisions: a new one rolls the service
     over to it, which is nothing like replacing a database."""
     found = diff(STATELESS_TASK)
-    print_human(found, run_checks(found), config, "HEAD")
+    print_human(found, run_checks(found), config, "HEAD", COST)
     lines = capsys.readouterr().out.splitlines()
     assert "  ~ Task/Definition (ECS::TaskDefinition) new revision, rolling deploy " \
         "(create-only Cpu): Cpu 256 -> 512" in lines  # fmt: skip
@@ -154,10 +157,10 @@ def test_a_new_check_reaches_the_exit_code_and_both_outputs(
     scaled = diff(SCALE)
     findings = run_checks(scaled, [*CHECKS, big_scale])
     assert exit_code(scaled, findings) == 3
-    print_human(scaled, findings, config, "HEAD")
+    print_human(scaled, findings, config, "HEAD", COST)
     assert "WARNING frontend: Service (AWS::ECS::Service) scales past 2 tasks" in (
         capsys.readouterr().out.splitlines())  # fmt: skip
-    report = json.loads(as_json(scaled, findings, config, "HEAD"))
+    report = json.loads(as_json(scaled, findings, config, "HEAD", COST))
     assert (report["exit_code"], report["warnings"]) == (3, [f"{FRONTEND}/Service"])
 
 
@@ -167,7 +170,7 @@ def test_human_output(config: AppConfig, capsys: pytest.CaptureFixture[str]) -> 
                   + [PropertyChange(("Tags",), [], [{"Key": "a"}], False),
                      PropertyChange(("New",), MISSING, "x", False)])  # fmt: skip
     found = diff(NEW_VPC, GONE_LOGS, SCALE, many, added=["timestamper-dev-worker"])
-    print_human(found, run_checks(found), config, "main")
+    print_human(found, run_checks(found), config, "main", COST)
     assert capsys.readouterr().out.splitlines() == [
         "preview dev: working tree against main",
         "WARNING network: Vpc (AWS::EC2::VPC) is REPLACED (create-only CidrBlock): its data or "
@@ -184,14 +187,40 @@ def test_human_output(config: AppConfig, capsys: pytest.CaptureFixture[str]) -> 
         "  ~ Public/LoadBalancer (ElasticLoadBalancingV2::LoadBalancer): P0 0 -> 1; P1 1 -> 2; "
         "P2 2 -> 3; P3 3 -> 4; changed: Tags; and 2 more",
         "unchanged: cluster",
+        "cost: $78.65 -> $35.10 /month",
         "exit 3: 2 warnings above: review them before deploying",
     ]  # fmt: skip
 
 
 def test_no_changes_says_so(config: AppConfig, capsys: pytest.CaptureFixture[str]) -> None:
-    print_human(diff(), [], config, "HEAD")
+    print_human(diff(), [], config, "HEAD", COST)
+    assert capsys.readouterr().out.splitlines()[-3:] == [
+        "unchanged: network, cluster, backend, frontend", "cost: $78.65 -> $35.10 /month",
+        "exit 0: no changes"]  # fmt: skip
+
+
+def test_preview_ends_with_the_monthly_cost_before_and_after(
+    config: AppConfig, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """Just before the summary, which stays last (people and scripts grep it)."""
+    found = diff(SCALE)
+    print_human(found, [], config, "HEAD", COST)
     assert capsys.readouterr().out.splitlines()[-2:] == [
-        "unchanged: network, cluster, backend, frontend", "exit 0: no changes"]  # fmt: skip
+        "cost: $78.65 -> $35.10 /month", "exit 1: changes, no warnings"]  # fmt: skip
+    report = json.loads(as_json(found, [], config, "HEAD", COST))
+    assert report["cost"] == {"before": 78.65, "after": 35.1, "currency": "USD",
+                              "prices_taken": "2025-10", "region": "us-east-1"}  # fmt: skip
+
+
+def test_the_cost_line_prices_both_sides_templates() -> None:
+    """A ref with no stacks (a config folder it lacks) costs $0.00."""
+    prices = cost.Prices.load()
+    nat = {"Type": "AWS::EC2::NatGateway", "Properties": {}}
+    both = {NETWORK: {"Resources": {"Nat1": nat, "Nat2": nat}}}
+    new = CostChange.of({}, both, prices)
+    assert (new.before, new.line) == (0.0, "cost: $0.00 -> $65.70 /month")  # 2 x 0.045 x 730
+    assert CostChange.of(both, {}, prices).line == "cost: $65.70 -> $0.00 /month"
+    assert CostChange(1234.5, 99.999, prices).line == "cost: $1,234.50 -> $100.00 /month"
 
 
 def test_a_key_the_template_ignores_is_noted_before_the_diff(
@@ -201,18 +230,20 @@ def test_a_key_the_template_ignores_is_noted_before_the_diff(
     and preview says why instead of a bare "no changes"."""
     prod = load_config("prod", environ={"APP_CONFIG__SERVICES__FRONTEND__DESIRED_COUNT": "2"})
     nothing = Diff([], [], [s.replace("-dev-", "-prod-") for s in STACKS], [])
-    print_human(nothing, [], prod, "HEAD")
+    print_human(nothing, [], prod, "HEAD", COST)
     note = ("note: services.frontend.desired_count is ignored: autoscaling sets the count "
-            "between min 2 and max 8; edit autoscaling.min/max to scale")  # fmt: skip
+            "between min 2 and max 16; edit autoscaling.min/max to scale")  # fmt: skip
     assert capsys.readouterr().out.splitlines()[:2] == [
         "preview prod: working tree against HEAD", note]  # fmt: skip
-    assert json.loads(as_json(nothing, [], prod, "HEAD"))["notes"] == [note.removeprefix("note: ")]
+    assert json.loads(as_json(nothing, [], prod, "HEAD", COST))["notes"] == [
+        note.removeprefix("note: ")
+    ]
 
 
 def test_json_output(config: AppConfig) -> None:
     found = diff(NEW_VPC, SCALE, change(FRONTEND, "Url", "AWS::SSM::Parameter", "add",
                                         changes=[PropertyChange(("Value",), MISSING, "x", False)]))  # fmt: skip
-    report = json.loads(as_json(found, run_checks(found), config, "HEAD~1"))
+    report = json.loads(as_json(found, run_checks(found), config, "HEAD~1", COST))
     assert {k: report[k] for k in ("env", "against", "exit_code", "summary", "warnings",
                                    "stacks_added", "stacks_removed", "stacks_unchanged")} == {
         "env": "dev", "against": "HEAD~1", "exit_code": 3,
@@ -264,7 +295,7 @@ def test_a_block_removed_beside_a_changed_value_is_shown(
         PropertyChange(("DeploymentConfiguration", "CanaryConfiguration"), canary, MISSING, False),
         PropertyChange(("DeploymentConfiguration", "Alarms"), MISSING, {"Enable": True}, False),
         PropertyChange(("LoadBalancers",), [{"a": 1}], [{"a": 2}], False)])  # fmt: skip
-    print_human(diff(switched), [], config, "HEAD")
+    print_human(diff(switched), [], config, "HEAD", COST)
     assert ("  ~ Service (ECS::Service): DeploymentConfiguration.Strategy CANARY -> BLUE_GREEN; "
             "added: DeploymentConfiguration.Alarms; removed: "
             "DeploymentConfiguration.CanaryConfiguration; changed: LoadBalancers"

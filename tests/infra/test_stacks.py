@@ -240,9 +240,14 @@ def test_health_checks(synth: Synth) -> None:
     frontend.resource_count_is(TARGET_GROUP, groups)
 
 
-def test_services_run_private_with_safe_deployments(synth: Synth) -> None:
-    private = synth.template("network").find_resources(SUBNET, {"Properties": {
-        "Tags": Match.array_with([{"Key": "aws-cdk:subnet-type", "Value": "Private"}])}})  # fmt: skip
+def test_services_run_where_the_network_places_them_with_safe_deployments(
+    synth: Synth,
+) -> None:
+    """Private subnets behind NAT; without NAT (dev) public subnets with public IPs."""
+    public = synth.config.network.nat_gateways == 0
+    kind = "Public" if public else "Private"
+    placed_in = synth.template("network").find_resources(SUBNET, {"Properties": {
+        "Tags": Match.array_with([{"Key": "aws-cdk:subnet-type", "Value": kind}])}})  # fmt: skip
     for name, svc in synth.config.services.items():
         template = synth.template(name)
         template.resource_count_is(SERVICE, 1)
@@ -250,7 +255,8 @@ def test_services_run_private_with_safe_deployments(synth: Synth) -> None:
         minimum, maximum = (0, 100) if svc.stateful else (100, 200)
         template.has_resource_properties(SERVICE, {
             "NetworkConfiguration": {
-                "AwsvpcConfiguration": {"AssignPublicIp": "DISABLED", "Subnets": subnets}},
+                "AwsvpcConfiguration": {
+                    "AssignPublicIp": "ENABLED" if public else "DISABLED", "Subnets": subnets}},
             "DeploymentConfiguration": {
                 "DeploymentCircuitBreaker": Match.exact({"Enable": True, "Rollback": True}),
                 "MinimumHealthyPercent": minimum,
@@ -259,9 +265,9 @@ def test_services_run_private_with_safe_deployments(synth: Synth) -> None:
             "DesiredCount": Match.absent() if svc.autoscaling else svc.desired_count,
             "ServiceRegistries": [Match.any_value()],
         })  # fmt: skip
-        # Every private subnet of the network stack, and only those.
+        # Every subnet of that kind in the network stack, and only those.
         placed = [exported(synth, s, "network")["Ref"] for s in subnets.as_array()]
-        assert sorted(placed) == sorted(private), name
+        assert sorted(placed) == sorted(placed_in), name
         template.resource_count_is(DISCOVERY, 1)
         template.has_resource_properties(DISCOVERY, {"Name": name})
 
@@ -423,10 +429,15 @@ def test_autoscaling_follows_config(synth: Synth) -> None:
 
 def test_prod_differs_from_dev_as_the_yaml_says(synths: dict[str, Synth]) -> None:
     dev, prod = synths["dev"], synths["prod"]
-    dev.template("network").resource_count_is(NAT, 1)
+    dev.template("network").resource_count_is(NAT, 0)
     prod.template("network").resource_count_is(NAT, 2)
-    dev.template("frontend").has_resource_properties(TASK, {"Cpu": "256"})
-    prod.template("frontend").has_resource_properties(TASK, {"Cpu": "512"})
+    # Every frontend task of dev on Spot; prod's first one on demand.
+    dev.template("frontend").has_resource_properties(SERVICE, {"CapacityProviderStrategy": [
+        {"CapacityProvider": "FARGATE_SPOT", "Weight": 1}]})  # fmt: skip
+    prod.template("frontend").has_resource_properties(SERVICE, {"CapacityProviderStrategy": [
+        {"CapacityProvider": "FARGATE", "Base": 1, "Weight": 0},
+        {"CapacityProvider": "FARGATE_SPOT", "Weight": 1}]})  # fmt: skip
+    prod.template("frontend").has_resource_properties(SCALABLE_TARGET, {"MaxCapacity": 16})
     dev.template("frontend").has_resource_properties(SERVICE, {"DesiredCount": 1})
     dev.template("backend").has_resource(
         LOG_GROUP, {"DeletionPolicy": "Delete", "Properties": {"RetentionInDays": 365}}

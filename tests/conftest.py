@@ -23,6 +23,7 @@ if (_NODE_BIN / "node").exists() and not os.environ["PATH"].startswith(str(_NODE
 IN_PROCESS = frozenset({
     "tests/infra/test_changes.py",
     "tests/infra/test_constructs.py",
+    "tests/infra/test_cost_modes.py",
     "tests/infra/test_deploys.py",
     "tests/infra/test_import.py",
     "tests/infra/test_ops.py",

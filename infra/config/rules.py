@@ -468,6 +468,13 @@ def advisories(config: AppConfig) -> list[str]:
     return [ignored.text() for ignored in ignored_keys(config)]
 
 
+def _yaml(value: object) -> str:
+    """A setting as YAML writes it: true, false, unset, 80."""
+    if value is None:
+        return "unset"
+    return str(value).lower() if isinstance(value, bool) else str(value)
+
+
 # What every service behind the shared load balancer must agree on: the
 # balancer's own settings (its listener, certificate, protection).
 SHARED_SETTINGS = ("load_balancer", "listener_port", "certificate_arn", "deletion_protection")
@@ -496,8 +503,9 @@ def _shared_rules(services: Mapping[str, ServiceConfig]) -> Iterator[Problem]:
             continue
         for key in SHARED_SETTINGS[1:]:
             if getattr(public, key) != getattr(settings, key):
-                yield Problem((*at, key), f"{getattr(public, key)} differs from "
-                              f"{first}'s {getattr(settings, key)}: the services behind the "
+                mine, theirs = (_yaml(getattr(p, key)) for p in (public, settings))
+                yield Problem((*at, key), f"{mine} differs from {first}'s {theirs}: the "
+                              "services behind the "
                               "shared load balancer share its listener, certificate and "
                               "protection")  # fmt: skip
         strategy = services[name].deployment.strategy

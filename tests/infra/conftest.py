@@ -39,7 +39,8 @@ class Synth:
         or a service (made once)."""
         if part not in self._templates:
             parts = {"network": self.stacks.network, "cluster": self.stacks.cluster,
-                     "storage": self.stacks.storage, "dashboard": self.stacks.dashboard}  # fmt: skip
+                     "storage": self.stacks.storage, "dashboard": self.stacks.dashboard,
+                     "ingress": self.stacks.ingress}  # fmt: skip
             stack = parts.get(part)
             self._templates[part] = Template.from_stack(stack or self.stacks.services[part])
         return self._templates[part]
@@ -157,6 +158,25 @@ SECRETS = {
 }  # fmt: skip
 
 
+def with_shared_load_balancer(base: dict[str, Any]) -> None:
+    """base.yaml with the frontend on a host of the env's shared load balancer and a
+    second public service under a path of it, on ARM64 Spot past one on-demand task."""
+    frontend = base["services"]["frontend"]
+    frontend["public"] = {**frontend["public"], "host": "www.example.com"}
+    base["services"]["admin"] = {
+        "build": "frontend", "port": 5000, "user": "10001", "scratch": ["/tmp"],
+        "connects_to": ["backend"], "platform": "arm64", "desired_count": 2,
+        "capacity": {"spot": True, "on_demand_base": 1},
+        "public": {"path": "/admin/*", "health_check_path": "/healthz"},
+    }  # fmt: skip
+
+
+def without_canary(prod: dict[str, Any]) -> None:
+    """prod.yaml with its frontend deploying rolling, as a shared balancer's services do."""
+    del prod["services"]["frontend"]["deployment"]
+    prod["services"]["admin"] = {"public": {"deletion_protection": True}}
+
+
 CERTIFICATE = "arn:aws:acm:eu-west-1:123456789012:certificate/0f1e2d3c-aaaa-bbbb-cccc-1234567890ab"
 TOPIC = "arn:aws:sns:eu-west-1:123456789012:ops-alerts"
 
@@ -164,6 +184,8 @@ TOPIC = "arn:aws:sns:eu-west-1:123456789012:ops-alerts"
 VARIANTS: dict[str, tuple[str, dict[str, Edit]]] = {
     # The README's db and worker, with scratch space, a third peer and more secrets.
     "worker": ("dev", {"base": with_readme_services}),
+    # The frontend and an admin service behind one shared load balancer, in prod (NAT).
+    "shared": ("prod", {"base": with_shared_load_balancer, "prod": without_canary}),
     # Account, region and three zones pinned.
     # ... with alarms to an existing topic, and a network load balancer passing TCP on
     # 443 (TLS ends in the app), which deploys rolling.

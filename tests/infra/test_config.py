@@ -254,6 +254,35 @@ BAD_DEV_YAML = [
      "alarms.topic_arn: arn:aws:sns:us-east-1:123456789012:ops is in us-east-1, and this env "
      "is pinned to eu-west-1"),
     ("yes: 1", "True: a top-level key must be text; quote it"),
+    # Cost modes.
+    ("network: {nat_gateways: -1}", "network.nat_gateways: -1: Input should be greater than or equal to 0"),
+    ("services: {backend: {capacity: {spot: true}}}",
+     "services.backend.capacity.spot: a stateful service runs its one task on regular Fargate"),
+    ("services: {frontend: {capacity: {on_demand_base: 1}}}",
+     "services.frontend.capacity.on_demand_base: only with spot: true"),
+    ("services: {frontend: {capacity: {spot: true, base: 1}}}",
+     "services.frontend.capacity.base: unknown key"),
+    ("services: {frontend: {platform: arm}}",
+     "services.frontend.platform: 'arm': Input should be 'x86_64' or 'arm64'"),
+    ("services: {frontend: {public: {path: admin}}}",
+     "services.frontend.public.path: 'admin' is not a path pattern such as /api/*"),
+    ("services: {frontend: {public: {host: www.example.com, load_balancer: network}}}",
+     "services.frontend.public.load_balancer: host and path route through the shared"),
+    ("services: {frontend: {public: {host: www.example.com}, deployment: {strategy: canary}}}",
+     "services.frontend.deployment.strategy: canary: ECS shifts traffic only on a listener "
+     "whose rules all forward"),
+    ("services:\n  frontend: {public: {path: /app/*}}\n  admin: {build: frontend, port: 5000, "
+     "user: '1', scratch: [/tmp], public: {path: /app/*}}",
+     "services.admin.public: path /app/* is already frontend's rule"),
+    ("services:\n  frontend: {public: {path: /app/*}}\n  admin: {build: frontend, port: 5000, "
+     "user: '1', scratch: [/tmp], public: {path: /admin/*, listener_port: 8080}}",
+     "services.admin.public.listener_port: 8080 differs from frontend's 80: the services behind "
+     "the shared load balancer share its listener"),
+    ("services:\n  frontend: {public: {path: /app/*, priority: 7}}\n  admin: {build: frontend, "
+     "port: 5000, user: '1', scratch: [/tmp], public: {path: /admin/*, priority: 7}}",
+     "services.admin.public.priority: its listener rule priority 7 is also frontend's"),
+    ("services: {ingress: {image: busybox, user: '1', port: 80}}",
+     "services.ingress: 'ingress' is the name of another stack"),
 ]  # fmt: skip
 
 

@@ -101,9 +101,15 @@ def convert(project: Project, app: str | None = None, public: Iterable[str] = ()
     if volumes:
         base["storage"] = {"removal_policy": "retain", "volumes": volumes}
     base["services"] = bodies
-    dev: dict[str, Any] = {"logging": {"removal_policy": "destroy"}}
+    # Dev costs little: no NAT (tasks get public IPs) and stateless services on Spot.
+    dev: dict[str, Any] = {"network": {"nat_gateways": 0}, "logging": {"removal_policy": "destroy"}}
     if volumes:
         dev["storage"] = {"removal_policy": "destroy"}
+    spot = {
+        name: {"capacity": {"spot": True}} for name, b in bodies.items() if not b.get("stateful")
+    }
+    if spot:
+        dev["services"] = spot
     origins = {names[s]: "{}:{}".format(*sources.line_of_service(s)) for s in services}
     files = {"base": base, "dev": dev, "prod": _prod(plan, bodies, retention)}
     return Imported(files=files, origins=origins, report=report)

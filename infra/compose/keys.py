@@ -23,7 +23,6 @@ DROPPED = {
     "stdin_open": "no terminal on ECS; `make exec` opens a shell",
     "tty": "no terminal on ECS; `make exec` opens a shell",
     "pull_policy": "ECS pulls the image at each task start",
-    "platform": "Fargate runs linux/amd64 here",
     "profiles": "only the services of the active profiles are imported",
     "extra_hosts": "peers are found by name through Cloud Map",
     "dns": "the VPC's resolver answers, Cloud Map names included",
@@ -104,6 +103,7 @@ MAPPED = frozenset(
         "scale",
         "cpus",
         "mem_limit",
+        "platform",
     }
 )
 
@@ -120,7 +120,8 @@ X_AWS_REFUSED = {
     "blue_green)",
     "x-aws-vpc": "this app creates its own VPC (network:)",
     "x-aws-cluster": "this app creates its own cluster (cluster:)",
-    "x-aws-loadbalancer": "each public service gets its own load balancer (public:)",
+    "x-aws-loadbalancer": "each public service gets its own load balancer, or a rule on "
+    "the env's shared one (public.host, public.path)",
     "x-aws-cloudformation": "CloudFormation overlays have no place here: change the "
     "constructs in infra/ instead",
 }

@@ -12,7 +12,8 @@ from infra.config.model import ServiceConfig
 HEADERS = {
     "base": "# Imported from {source} by `python -m infra import`; each service says where it\n"
     '# came from. Every key, its default and values: "Configuration reference" in README.md.\n',
-    "dev": "# Development: small, and easy to tear down (logs and volumes go with the stacks).\n",
+    "dev": "# Development: cheap, and easy to tear down: no NAT (tasks in public subnets with\n"
+    "# public IPs), stateless services on Fargate Spot, logs and volumes go with the stacks.\n",
     "prod": "# Production: two zones of egress, logs kept two years and beyond the stacks,\n"
     "# protected stacks and load balancers, two tasks for each stateless public service.\n",
 }

@@ -30,6 +30,9 @@ from infra.config.injected import ALLOWED_HOSTS, PORT, peer_variables
 from infra.config.model import ABS_PATH, ENV_VAR_NAME, SECRET, USER_ID
 from infra.paths import ROOT
 
+# Compose's platforms Fargate runs, as the config names their architecture.
+PLATFORMS = {"linux/amd64": "x86_64", "linux/arm64": "arm64", "linux/arm64/v8": "arm64"}
+
 
 @dataclass
 class Plan:
@@ -98,6 +101,7 @@ class _Service:
                 "it writes",
             )
         self._working_dir()
+        self._platform()
         for key in ("entrypoint", "command"):
             value = spec.get(key)
             if value:
@@ -290,6 +294,20 @@ class _Service:
             return
         self.body["working_dir"] = value
         self.say(Verdict.MAPPED, "working_dir", "-> working_dir")
+
+    def _platform(self) -> None:
+        value = self.spec.get("platform")
+        if value is None:
+            return
+        arch = PLATFORMS.get(str(value))
+        if arch is None:
+            self.say(Verdict.REFUSED, "platform", f"{value!r}: Fargate runs linux/amd64 "
+                     "and linux/arm64 (Graviton) tasks")  # fmt: skip
+        elif arch == "x86_64":
+            self.say(Verdict.MAPPED, "platform", f"{value} -> x86_64, the default")
+        else:
+            self.body["platform"] = arch
+            self.say(Verdict.MAPPED, "platform", f"{value} -> platform: arm64 (Graviton)")
 
     # --- environment -------------------------------------------------------------
 

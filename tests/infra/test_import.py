@@ -84,7 +84,10 @@ def test_web_and_redis(run_import: Callable[..., Run]) -> None:
         "web": {"desired_count": 2, "public": {"deletion_protection": True}}
     }
     assert (prod["termination_protection"], prod["network"]) == (True, {"nat_gateways": 2})
-    assert run.file("dev") == {"logging": {"removal_policy": "destroy"}}
+    # Dev costs little: no NAT, and the stateless web on Spot (Redis, stateful, is not).
+    assert run.file("dev") == {"network": {"nat_gateways": 0},
+                               "logging": {"removal_policy": "destroy"},
+                               "services": {"web": {"capacity": {"spot": True}}}}  # fmt: skip
 
 
 def test_proxy_app_and_database(run_import: Callable[..., Run]) -> None:
@@ -217,6 +220,7 @@ def test_extends_and_profiles(run_import: Callable[..., Run]) -> None:
         ["/usr/bin/tini", "--"], ["work"], "/srv/app")  # fmt: skip
     assert "port" not in worker and worker["connects_to"] == ["queue"]
     assert queue["port"] == 5672 and queue["stateful"] is True
+    assert queue["platform"] == "arm64" and "platform" not in web  # Graviton, as asked
     with_debug = run_import(compose("extends"), "--profile", "debug")
     assert with_debug.code == 0 and "debug" in with_debug.services
 
@@ -259,7 +263,9 @@ REFUSED = {
         "compose.yaml:4: services.agent.user: 'nobody': ECS here takes a numeric uid",
         "compose.yaml:8: services.agent.volumes[0]: /var/run/docker.sock: Fargate has no",
         "compose.yaml:6: services.agent.network_mode: each task has its own network",
-        "compose.yaml:5: services.agent.privileged: Fargate runs no privileged containers"],
+        "compose.yaml:5: services.agent.privileged: Fargate runs no privileged containers",
+        "compose.yaml:12: services.storage.platform: 'linux/arm/v7': Fargate runs linux/amd64 "
+        "and linux/arm64"],
 }  # fmt: skip
 
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import re
 import shutil
 from pathlib import Path
 from typing import Any
@@ -14,7 +15,7 @@ from infra.__main__ import main
 from infra.config import load_with_origins
 from infra.ops import cost, cost_report
 from infra.ops.show import annotated_yaml
-from infra.paths import CONFIG_DIR
+from infra.paths import CONFIG_DIR, ROOT
 from infra.storage.volume import COST_METADATA
 from tests.infra.conftest import Synth
 from tests.support.cli import run
@@ -159,6 +160,19 @@ def test_cost_matches_a_hand_computed_estimate(synths: dict[str, Synth]) -> None
     assert cost.total(list(dev.values())) == pytest.approx(51.195, abs=0.01)
     # The key cost reads is the one the storage stack writes (cost does not import the CDK).
     assert cost.COST_METADATA == COST_METADATA
+
+
+def test_the_readme_shows_the_shipped_cost(synths: dict[str, Synth]) -> None:
+    """README's "Paying little" table is what `make cost ENV=all` prints for the shipped
+    configs, row by row: an edit of a config or a price shows there."""
+    prices = cost.Prices.load()
+    table = cost_report.as_table(
+        {env: cost.estimate(s.templates, prices) for env, s in synths.items()}, prices
+    )
+    section = (ROOT / "README.md").read_text().split("## Paying little", 1)[1]
+    shown = section.split(f"    {table.title}\n", 1)[1].split("\n    not included:", 1)[0]
+    rows = [re.split(r"\s{2,}", line.strip()) for line in shown.splitlines()]
+    assert rows == [table.headers, *table.rows]
 
 
 def file_system(logical_id: str, size_gb: int | None = None) -> tuple[str, dict[str, Any]]:

@@ -29,22 +29,58 @@ Check = Callable[[Diff], Iterable[Finding]]
 
 
 def stateful_replaced_or_removed(diff: Diff) -> Iterator[Finding]:
-    """A resource holding data (or that others hang on) that a deploy replaces or deletes."""
+    """A resource holding data (or that others hang on) that a deploy replaces or deletes,
+    or that leaves the stack but stays in the account by its policy (and keeps costing)."""
     for change in diff.resources:
         if not change.stateful or not (change.replacement or change.action == "remove"):
             continue
-        if change.action == "remove":
-            what = "is REMOVED"
-        elif change.type in REVISION_TYPES:  # not destroyed, but the service restarts
-            what = f"gets a new revision ({change.reason})"
+        if change.type in STATEFUL_SERVICE_TYPES:
+            # Whatever a policy keeps of a task definition or service, the tasks restart.
+            what = "is REMOVED" if change.action == "remove" else f"is REPLACED ({change.reason})"
+            if change.type in REVISION_TYPES and change.replacement:  # not destroyed
+                what = f"gets a new revision ({change.reason})"
+            yield Finding(change, f"{what}: the stateful service restarts empty")
         else:
-            what = f"is REPLACED ({change.reason})"
-        loss = (
-            "the stateful service restarts empty"
-            if change.type in STATEFUL_SERVICE_TYPES
-            else "its data or dependents go with it"
+            yield Finding(change, _what_goes(change))
+
+
+# A removal keeps the resource under RetainExceptOnCreate too: it was created earlier.
+RETAIN = frozenset({"Retain", "RetainExceptOnCreate"})
+
+
+def _what_goes(change: ResourceChange) -> str:
+    """What becomes of a stateful resource that goes. A replacement in place follows
+    its UpdateReplacePolicy; a removal, and the old logical ID of a rename, its
+    DeletionPolicy. A kept resource stays in the account, unmanaged and still billed."""
+    if change.action == "modify":
+        kept, policy = change.update_replace_policy, "UpdateReplacePolicy"
+    else:
+        kept, policy = change.deletion_policy, "DeletionPolicy"
+    if change.action == "remove":
+        if kept in RETAIN:
+            return (
+                f"is REMOVED from the stack but kept ({policy} {kept}): its data stays "
+                "in the account, no longer managed; delete it by hand once done"
+            )
+        if kept == "Snapshot":
+            return (
+                f"is REMOVED, but a snapshot is kept ({policy} {kept}): its data lives "
+                "on only in the snapshot, and its dependents go with it"
+            )
+        return "is REMOVED: its data or dependents go with it"
+    what = f"is REPLACED ({change.reason})"
+    if kept in RETAIN:
+        return (
+            f"{what}: the old one is kept ({policy} {kept}) with its data, in the account "
+            "but no longer managed, and the new one starts without it; delete the old "
+            "one by hand once done"
         )
-        yield Finding(change, f"{what}: {loss}")
+    if kept == "Snapshot":
+        return (
+            f"{what}: a snapshot of the old one is kept ({policy} {kept}), and the new "
+            "one starts without its data"
+        )
+    return f"{what}: its data or dependents go with it"
 
 
 JOINS = (

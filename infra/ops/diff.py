@@ -76,6 +76,10 @@ class ResourceChange:
     stateful: bool = False
     old_logical_id: str | None = None
     changes: list[PropertyChange] = field(default_factory=list)
+    # Of a resource that goes (removed, or the old one of a replacement), the old
+    # template's policies: whether CloudFormation deletes it, keeps it or snapshots it.
+    deletion_policy: str | None = None
+    update_replace_policy: str | None = None
 
 
 @dataclass
@@ -200,6 +204,7 @@ def compare(
         for change in _compare_stack(stack, old[stack], new[stack], stack in stateful_stacks):
             found[(stack, change.logical_id)] = change
     _cascade(found, {s: new[s] for s in common}, stateful_stacks)
+    _policies(found, old)
     order = {"remove": 0, "rename": 1, "modify": 2, "add": 3}
     resources = sorted(found.values(), key=lambda r: (r.stack, order[r.action], r.name))
     changed = {r.stack for r in resources}
@@ -319,3 +324,16 @@ def _cascade(
                     entry.reason = f"{pointer[0]} reads replaced {found[cause].name}{where}"
                     grew = True
                     break
+
+
+def _policies(
+    found: dict[tuple[str, str], ResourceChange], old: Mapping[str, Mapping[str, Any]]
+) -> None:
+    """Give each removed or replaced resource the policies its old template sets: the
+    deploy acts on the resource as it was, and a removed one is only in the old."""
+    for (stack, logical_id), entry in found.items():
+        if entry.action != "remove" and not entry.replacement:
+            continue
+        body = old[stack].get("Resources", {}).get(entry.old_logical_id or logical_id, {})
+        entry.deletion_policy = body.get("DeletionPolicy")
+        entry.update_replace_policy = body.get("UpdateReplacePolicy")

@@ -409,6 +409,97 @@ def test_a_replaced_mount_target_does_not_warn() -> None:
     assert warned(storage(), new) == {}
 
 
+# --- what goes: the old template's policies ------------------------------------------
+
+BUCKET = "PublicAccessLogsBucket83982689"
+KEPT = ("is REMOVED from the stack but kept (DeletionPolicy Retain): its data stays in the "
+        "account, no longer managed; delete it by hand once done")  # fmt: skip
+LOST = "is REMOVED: its data or dependents go with it"
+
+
+def bucket(logical_id: str = BUCKET, name: str = "logs", **policies: str) -> Templates:
+    """One access-log bucket, with the policies CDK writes for a RemovalPolicy."""
+    body = resource(
+        BACKEND, "Public/AccessLogs/Bucket/Resource", "AWS::S3::Bucket", BucketName=name
+    )
+    return one_stack((logical_id, {**body, **policies}))
+
+
+@pytest.mark.parametrize(
+    ("policies", "message"),
+    [
+        ({"DeletionPolicy": "Retain", "UpdateReplacePolicy": "Retain"}, KEPT),
+        ({"DeletionPolicy": "RetainExceptOnCreate"}, KEPT.replace("Retain)", "RetainExceptOnCreate)")),
+        ({"DeletionPolicy": "Delete", "UpdateReplacePolicy": "Delete"}, LOST),
+        ({}, LOST),
+        # Only DeletionPolicy decides what a removal does.
+        ({"UpdateReplacePolicy": "Retain"}, LOST),
+    ],
+)  # fmt: skip
+def test_a_removed_resource_is_kept_by_its_old_deletion_policy(
+    policies: dict[str, str], message: str
+) -> None:
+    [change] = compare(bucket(**policies), one_stack()).resources
+    assert (change.action, change.deletion_policy, change.update_replace_policy) == (
+        "remove", policies.get("DeletionPolicy"), policies.get("UpdateReplacePolicy"))  # fmt: skip
+    assert warned(bucket(**policies), one_stack()) == {"Public/AccessLogs/Bucket": message}
+
+
+@pytest.mark.parametrize(
+    ("policies", "message"),
+    [
+        ({"UpdateReplacePolicy": "Retain"},
+         "is REPLACED (create-only BucketName): the old one is kept (UpdateReplacePolicy Retain) "
+         "with its data, in the account but no longer managed, and the new one starts without "
+         "it; delete the old one by hand once done"),
+        # Only UpdateReplacePolicy decides what a replacement in place does.
+        ({"DeletionPolicy": "Retain"},
+         "is REPLACED (create-only BucketName): its data or dependents go with it"),
+    ],
+)  # fmt: skip
+def test_a_replaced_resource_is_kept_by_its_old_update_replace_policy(
+    policies: dict[str, str], message: str
+) -> None:
+    old, new = bucket(**policies), bucket(name="access-logs", **policies)
+    [change] = compare(old, new).resources
+    assert (change.replacement, change.update_replace_policy) == (
+        True, policies.get("UpdateReplacePolicy"))  # fmt: skip
+    assert warned(old, new) == {"Public/AccessLogs/Bucket": message}
+
+
+def test_a_renamed_resource_is_kept_by_its_old_deletion_policy() -> None:
+    """A new logical ID deletes the old one as a removal, by its DeletionPolicy."""
+    old = bucket(DeletionPolicy="Retain")
+    new = bucket("PublicAccessLogsBucket5C1D8E2F")
+    [change] = compare(old, new).resources
+    assert (change.action, change.deletion_policy) == ("rename", "Retain")
+    assert warned(old, new) == {
+        "Public/AccessLogs/Bucket": "is REPLACED (logical ID PublicAccessLogsBucket83982689 -> "
+        "PublicAccessLogsBucket5C1D8E2F): the old one is kept (DeletionPolicy Retain) with its "
+        "data, in the account but no longer managed, and the new one starts without it; "
+        "delete the old one by hand once done"
+    }  # fmt: skip
+
+
+def test_a_cascaded_replacement_carries_its_old_policy() -> None:
+    old, new = app(), app()
+    old[NET]["Resources"][SUBNET]["UpdateReplacePolicy"] = "Retain"
+    props(new, NET, VPC)["CidrBlock"] = "10.1.0.0/16"
+    changes = by_key(compare(old, new))
+    assert changes[(NET, SUBNET)].update_replace_policy == "Retain"
+    assert changes[(NET, VPC)].update_replace_policy is None
+
+
+def test_what_stays_carries_no_policy() -> None:
+    """Only what goes: an update in place deletes nothing, whatever its policies."""
+    old, new = app(), app()
+    old[BACKEND]["Resources"][LOGS].update(DeletionPolicy="Retain", UpdateReplacePolicy="Retain")
+    new[BACKEND]["Resources"][LOGS].update(DeletionPolicy="Retain", UpdateReplacePolicy="Retain")
+    props(new, BACKEND, LOGS)["RetentionInDays"] = 30
+    [change] = compare(old, new).resources
+    assert (change.deletion_policy, change.update_replace_policy) == (None, None)
+
+
 # --- replacements that cascade -------------------------------------------------------
 
 

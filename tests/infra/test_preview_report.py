@@ -57,6 +57,20 @@ STATELESS_TASK = change(FRONTEND, "Task/Definition", "AWS::ECS::TaskDefinition",
                         changes=[PropertyChange(("Cpu",), "256", "512", True)])  # fmt: skip
 RENAMED = change(NETWORK, "FlowLogs", "AWS::Logs::LogGroup", "rename", replacement=True,
                  stateful=True, old_logical_id="FlowLogGroup99", reason="logical ID FlowLogGroup99 -> FlowLogs1234ABCD")  # fmt: skip
+# What goes by the old template's policies: kept, snapshotted, or deleted.
+ACCESS_LOGS = "Public/AccessLogs/Bucket"
+KEPT_BUCKET = change(FRONTEND, ACCESS_LOGS, "AWS::S3::Bucket", "remove", stateful=True,
+                     deletion_policy="Retain", update_replace_policy="Retain")  # fmt: skip
+DELETED_BUCKET = change(FRONTEND, ACCESS_LOGS, "AWS::S3::Bucket", "remove", stateful=True,
+                        deletion_policy="Delete", update_replace_policy="Retain")  # fmt: skip
+NEW_BUCKET = change(FRONTEND, ACCESS_LOGS, "AWS::S3::Bucket", replacement=True, stateful=True,
+                    reason="create-only BucketName", update_replace_policy="Retain")  # fmt: skip
+GONE_DATABASE = change(BACKEND, "Database", "AWS::RDS::DBInstance", "remove", stateful=True,
+                       deletion_policy="Snapshot")  # fmt: skip
+NEW_DATABASE = change(BACKEND, "Database", "AWS::RDS::DBInstance", replacement=True,
+                      stateful=True, reason="create-only Engine",
+                      deletion_policy="Retain", update_replace_policy="Snapshot")  # fmt: skip
+KEPT_REDIS_TASK = dataclasses.replace(REDIS_TASK, update_replace_policy="Retain")
 
 
 @pytest.mark.parametrize(
@@ -67,6 +81,20 @@ RENAMED = change(NETWORK, "FlowLogs", "AWS::Logs::LogGroup", "rename", replaceme
         (REDIS_TASK, "gets a new revision (create-only Cpu): the stateful service restarts empty"),
         (RENAMED, "is REPLACED (logical ID FlowLogGroup99 -> FlowLogs1234ABCD): its data or "
                   "dependents go with it"),
+        (KEPT_BUCKET, "is REMOVED from the stack but kept (DeletionPolicy Retain): its data "
+                      "stays in the account, no longer managed; delete it by hand once done"),
+        (DELETED_BUCKET, "is REMOVED: its data or dependents go with it"),
+        (NEW_BUCKET, "is REPLACED (create-only BucketName): the old one is kept "
+                     "(UpdateReplacePolicy Retain) with its data, in the account but no longer "
+                     "managed, and the new one starts without it; delete the old one by hand "
+                     "once done"),
+        (GONE_DATABASE, "is REMOVED, but a snapshot is kept (DeletionPolicy Snapshot): its data "
+                        "lives on only in the snapshot, and its dependents go with it"),
+        (NEW_DATABASE, "is REPLACED (create-only Engine): a snapshot of the old one is kept "
+                       "(UpdateReplacePolicy Snapshot), and the new one starts without its data"),
+        # A kept revision holds no data: the stateful service still restarts empty.
+        (KEPT_REDIS_TASK, "gets a new revision (create-only Cpu): the stateful service restarts "
+                          "empty"),
     ],
 )  # fmt: skip
 def test_stateful_replacements_and_removals_are_found(resource: ResourceChange, message: str
@@ -258,7 +286,25 @@ def test_json_output(config: AppConfig) -> None:
         True, True, "create-only CidrBlock")  # fmt: skip
     assert (scale["action"], scale["replacement"], scale["logical_id"]) == (
         "modify", False, "Service1234ABCD")  # fmt: skip
+    # Every resource has the policy keys, null where its old template sets none.
+    assert {(r["deletion_policy"], r["update_replace_policy"]) for r in report["resources"]} == {
+        (None, None)}  # fmt: skip
     assert added["changes"][0]["old"] is None  # MISSING is null in JSON
+
+
+def test_a_kept_resource_is_told_as_kept_in_both_outputs(
+    config: AppConfig, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """Still a warning (it leaves the stack, and keeps costing), but not "goes with it"."""
+    found = diff(KEPT_BUCKET)
+    print_human(found, run_checks(found), config, "HEAD", COST)
+    assert (f"WARNING frontend: {ACCESS_LOGS} (AWS::S3::Bucket) is REMOVED from the stack but "
+            "kept (DeletionPolicy Retain): its data stays in the account, no longer managed; "
+            "delete it by hand once done") in capsys.readouterr().out.splitlines()  # fmt: skip
+    report = json.loads(as_json(found, run_checks(found), config, "HEAD", COST))
+    assert report["warnings"] == [f"{FRONTEND}/{ACCESS_LOGS}"]
+    [bucket] = report["resources"]
+    assert (bucket["deletion_policy"], bucket["update_replace_policy"]) == ("Retain", "Retain")
 
 
 RULE = "AWS::ElasticLoadBalancingV2::ListenerRule"

@@ -108,7 +108,8 @@ def build(app: cdk.App, config: AppConfig) -> Stacks:
         stacks.ingress = IngressStack(
             app,
             config.stack_name("ingress"),
-            **common("the load balancer shared by " + ", ".join(sharing)),
+            # Not naming the services: adding one must not change this stack.
+            **common("the load balancer that services with public.host or public.path share"),
             **protected,
             vpc=network.vpc,
             config=settings,

@@ -33,10 +33,12 @@ def rule_priority(public: PublicConfig) -> int:
     (a host and a path, then a host, then a longer path) are tried first."""
     if public.priority is not None:
         return public.priority
-    band = 0 if public.host and public.path else 1 if public.host else 2
+    spread = zlib.crc32(f"{public.host or ''}|{public.path or ''}".encode())
+    if public.path is None:  # a host alone: no path to order by, the whole band to spread in
+        return BAND + spread % BAND + 1
+    band = 0 if public.host else 2
     literal = min(len(literal_prefix(public.path)), LONGEST)
-    spread = zlib.crc32(f"{public.host or ''}|{public.path or ''}".encode()) % STEP
-    return band * BAND + (LONGEST - literal) * STEP + spread + 1
+    return band * BAND + (LONGEST - literal) * STEP + spread % STEP + 1
 
 
 def rule_text(public: PublicConfig) -> str:

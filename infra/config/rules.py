@@ -344,9 +344,17 @@ def _id_rules(where: Mapping[str, tuple[str, ...]]) -> Iterator[Problem]:
 
 
 def _public_rules(at: tuple[str, ...], public: PublicConfig | None) -> Iterator[Problem]:
-    """HTTPS needs an application load balancer, its own port, and a certificate for a name."""
+    """HTTPS needs an application load balancer, its own port, and a certificate for a
+    name; a rule priority and name only where the shared load balancer has rules."""
     if public is None:
         return
+    if public.priority is not None and not public.shared:
+        yield Problem((*at, "public", "priority"), "only with public.host or public.path: a "
+                      "load balancer of the service's own has no rules to order")  # fmt: skip
+    if public.host and public.domain_name and public.domain_name != public.host:
+        yield Problem((*at, "public", "domain_name"), f"{public.domain_name} is not "
+                      f"public.host {public.host}: the shared load balancer sends this "
+                      "service only requests for its host; set one name")  # fmt: skip
     if public.certificate_arn is not None:
         if public.load_balancer != "application":
             yield Problem(
@@ -441,6 +449,9 @@ class Ignored:
 def ignored_keys(config: AppConfig) -> list[Ignored]:
     """The keys a valid config sets to no effect.
 
+    ``capacity.spot`` does nothing when ``on_demand_base`` covers the most tasks the
+    service runs (its ``desired_count``, or ``autoscaling.max``).
+
     With ``autoscaling`` the service's template has no desired count (a deploy
     would otherwise reset what the scaler chose, see infra/services/service.py):
     a new service starts at ``min`` and the scaler keeps it between ``min`` and
@@ -448,6 +459,17 @@ def ignored_keys(config: AppConfig) -> list[Ignored]:
     """
     found = []
     for name, svc in config.services.items():
+        capacity = svc.capacity
+        most = svc.autoscaling.max if svc.autoscaling else svc.desired_count
+        if capacity.spot and capacity.on_demand_base >= most:
+            found.append(
+                Ignored(
+                    ("services", name, "capacity", "spot"),
+                    "on_demand_base",
+                    f"on_demand_base {capacity.on_demand_base} covers every task (at most "
+                    f"{most}); lower it to run some tasks on Spot",
+                )
+            )
         # model_fields_set: written in a file or variable, not left to its default.
         if svc.autoscaling is not None and "desired_count" in svc.model_fields_set:
             scaling = svc.autoscaling
@@ -505,16 +527,17 @@ def _shared_rules(services: Mapping[str, ServiceConfig]) -> Iterator[Problem]:
             if getattr(public, key) != getattr(settings, key):
                 mine, theirs = (_yaml(getattr(p, key)) for p in (public, settings))
                 yield Problem((*at, key), f"{mine} differs from {first}'s {theirs}: the "
-                              "services behind the "
-                              "shared load balancer share its listener, certificate and "
-                              "protection")  # fmt: skip
+                              "services behind the shared load balancer share its listener, "
+                              f"certificate and protection; set public.{key} alike on each "
+                              "(in every env's file that sets it)")  # fmt: skip
         strategy = services[name].deployment.strategy
         if strategy.shifts_traffic:
             yield Problem(("services", name, "deployment", "strategy"), f"{strategy}: ECS "
                           "shifts traffic only on a listener whose rules all forward, and the "
-                          "shared listener answers 404 to requests no rule matches; use "
-                          "rolling, or give the service its own load balancer (remove "
-                          "public.host and public.path)")  # fmt: skip
+                          "shared listener answers 404 to requests no rule matches; deploy "
+                          "rolling (strategy: rolling, without percent, step_minutes and "
+                          "bake_minutes), or give the service its own load balancer "
+                          "(remove public.host and public.path)")  # fmt: skip
         match = (public.host, public.path)
         if match in seen:
             yield Problem(at, f"{rule_text(public)} is already {seen[match]}'s rule; "

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from aws_cdk import CfnOutput, Stack
+from aws_cdk import Annotations, CfnOutput, Stack
 from aws_cdk import aws_ec2 as ec2
 from aws_cdk import aws_elasticloadbalancingv2 as elbv2
 from constructs import Construct
@@ -45,13 +45,21 @@ class IngressStack(Stack):
     ) -> None:
         super().__init__(scope, construct_id, **kwargs)
         self.config = config
+        # Under "Public", as a service's own load balancer is: the same construct
+        # paths, so the same accepted exceptions (security/checkov-skips.yaml) apply.
+        public = Construct(self, "Public")
         self.security_group: ec2.ISecurityGroup = open_security_group(
-            self, vpc, listeners_of(config)
+            public, vpc, listeners_of(config)
         )
-        self.load_balancer, self.listener, _ = application_load_balancer(
-            self, vpc=vpc, security_group=self.security_group, config=config, logging=logging,
+        self.load_balancer, self.listener = application_load_balancer(
+            public, vpc=vpc, security_group=self.security_group, config=config, logging=logging,
             default_action=NOT_FOUND,
         )  # fmt: skip
+        if config.certificate_arn is None:
+            Annotations.of(self).add_info(
+                "the shared load balancer serves plain HTTP; set public.certificate_arn "
+                "on the services that share it for HTTPS"
+            )
         CfnOutput(self, "DnsName", value=self.load_balancer.load_balancer_dns_name,
                   description="The shared load balancer's DNS name")  # fmt: skip
         # CDK's handler that empties the access-log bucket logs like the services.

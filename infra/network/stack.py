@@ -13,7 +13,8 @@ from infra.logs import configured_log_group, give_functions_log_groups
 
 # Where file systems go, and tasks when the VPC has NAT: no route in from the
 # internet; out through NAT, or nowhere without it (by name: the type differs).
-PRIVATE_SUBNETS = ec2.SubnetSelection(subnet_group_name="Private")
+PRIVATE = "Private"
+PRIVATE_SUBNETS = ec2.SubnetSelection(subnet_group_name=PRIVATE)
 # Where load balancers and NAT gateways go, and tasks when the VPC has no NAT.
 PUBLIC_SUBNETS = ec2.SubnetSelection(subnet_type=ec2.SubnetType.PUBLIC)
 
@@ -62,7 +63,7 @@ class NetworkStack(Stack):
                     name="Public", subnet_type=ec2.SubnetType.PUBLIC, map_public_ip_on_launch=False
                 ),
                 # The same name either way: the subnets stay, only their route out goes.
-                ec2.SubnetConfiguration(name="Private", subnet_type=private),
+                ec2.SubnetConfiguration(name=PRIVATE, subnet_type=private),
             ],
         )
         self.vpc.add_gateway_endpoint("S3Endpoint", service=ec2.GatewayVpcEndpointAwsService.S3)

@@ -239,6 +239,8 @@ def _services(stack: str, resources: Mapping[str, Any]) -> list[_Tasks]:
 
 
 def _fargate(stack: str, services: list[_Tasks], prices: Prices) -> list[Line]:
+    """Each service's on-demand tasks and, as an item of their own, its Spot tasks, at
+    the x86 or ARM64 prices of their size."""
     lines = []
     for tasks in services:
         size = f"{tasks.vcpu:g} vCPU, {tasks.gb:g} GB" + (" ARM" if tasks.arm else "")

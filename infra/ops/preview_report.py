@@ -36,9 +36,11 @@ class CostChange:
 
     @property
     def line(self) -> str:
+        """``cost: $51.20 -> $64.44 /month``: the human output's last line but one."""
         return f"cost: ${self.before:,.2f} -> ${self.after:,.2f} /month"
 
     def as_json(self) -> dict[str, Any]:
+        """Both totals (USD, two decimals) and which prices made them."""
         return {"before": round(self.before, 2), "after": round(self.after, 2), "currency": "USD",
                 "prices_taken": self.prices.taken, "region": self.prices.region}  # fmt: skip
 

@@ -10,6 +10,7 @@ refuses Host names not in its ``ALLOWED_HOSTS``.
 
 from __future__ import annotations
 
+import fnmatch
 import json
 import time
 import urllib.error
@@ -92,7 +93,8 @@ def run(aws: Aws, config: AppConfig) -> int:
             )
             found = [Check(name, "Url", False, why)]
         else:
-            found = check_service(name, url, service.public.health_check_path)
+            public = service.public
+            found = check_service(name, url, public.health_check_path, public.path)
         for check in found:
             say(check.line(), style=None if check.ok else "red")
         checks += found
@@ -101,13 +103,21 @@ def run(aws: Aws, config: AppConfig) -> int:
     return code
 
 
-def check_service(service: str, url: str, health_path: str) -> list[Check]:
+def check_service(
+    service: str, url: str, health_path: str, path_pattern: str | None = None
+) -> list[Check]:
     """The checks of one public service at ``url`` (its stack's ``Url`` output, which
-    ends in the service's path on a shared load balancer, e.g. ``/admin/``)."""
+    ends in the service's path on a shared load balancer, e.g. ``/admin/``, when it has
+    a ``path_pattern``)."""
     base = url.rstrip("/")
     # The health path is the service's own, from the root as the load balancer asks it.
     parts = urllib.parse.urlsplit(url)
-    checks = [_status(service, f"{parts.scheme}://{parts.netloc}{health_path}")]
+    if path_pattern is None or fnmatch.fnmatchcase(health_path, path_pattern):
+        checks = [_status(service, f"{parts.scheme}://{parts.netloc}{health_path}")]
+    else:
+        checks = [Check(service, f"GET {health_path}", True, f"skipped: outside its path "
+                        f"{path_pattern}, the shared load balancer does not send it there "
+                        "(its target group checks the tasks directly)")]  # fmt: skip
     before = get(f"{base}{VISITS}")
     checks.append(_status(service, f"{base}/"))
     if before.status == 404:

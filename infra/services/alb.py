@@ -33,7 +33,7 @@ class ApplicationEndpoint(PublicEndpoint):
     def _balance(
         self, vpc: ec2.IVpc, serving: Serving, config: PublicConfig, logging: LoggingConfig
     ) -> elbv2.BaseLoadBalancer:
-        alb, listener, self.access_logs = application_load_balancer(
+        alb, listener = application_load_balancer(
             self, vpc=vpc, security_group=self.security_group, config=config, logging=logging
         )
         if serving.shifts_traffic:
@@ -105,7 +105,7 @@ def application_load_balancer(
     config: PublicConfig,
     logging: LoggingConfig,
     default_action: elbv2.ListenerAction | None = None,
-) -> tuple[elbv2.ApplicationLoadBalancer, elbv2.ApplicationListener, AccessLogBucket]:
+) -> tuple[elbv2.ApplicationLoadBalancer, elbv2.ApplicationListener]:
     """An internet-facing application load balancer in ``security_group`` that drops
     invalid headers and logs to its :class:`AccessLogBucket`, with its listeners:
     ``listener_port`` (a redirect to 443 with a certificate) and the serving one
@@ -145,7 +145,7 @@ def application_load_balancer(
             default_action=default_action,
         )
     access_logs.receive_from(alb)
-    return alb, listener, access_logs
+    return alb, listener
 
 
 def health_check(config: PublicConfig) -> elbv2.HealthCheck:

@@ -12,8 +12,7 @@ from aws_cdk import aws_servicediscovery as servicediscovery
 from constructs import Construct
 
 from infra.compliance import acknowledge
-from infra.config import AutoscalingConfig, DeploymentConfig, Strategy
-from infra.config.model import CapacityConfig
+from infra.config import AutoscalingConfig, CapacityConfig, DeploymentConfig, Strategy
 from infra.network.stack import PRIVATE_SUBNETS, PUBLIC_SUBNETS
 
 
@@ -85,7 +84,7 @@ class Service(ecs.FargateService):
             else None,
             assign_public_ip=public_placement,
             vpc_subnets=PUBLIC_SUBNETS if public_placement else PRIVATE_SUBNETS,
-            capacity_provider_strategies=spot_strategy(capacity) if capacity else None,
+            capacity_provider_strategies=capacity_strategy(capacity or CapacityConfig()),
             security_groups=[security_group],
             cloud_map_options=ecs.CloudMapOptions(
                 name=name,
@@ -142,11 +141,13 @@ class Service(ecs.FargateService):
             )
 
 
-def spot_strategy(capacity: CapacityConfig) -> list[ecs.CapacityProviderStrategy] | None:
-    """``on_demand_base`` tasks on Fargate, every other task on Fargate Spot (None:
-    no Spot, the launch type ECS defaults to)."""
+def capacity_strategy(capacity: CapacityConfig) -> list[ecs.CapacityProviderStrategy]:
+    """Every task on Fargate; with Spot, ``on_demand_base`` tasks on Fargate and every
+    other one on Fargate Spot. Always a strategy, never the launch type: a service
+    then switches Spot on and off as an update of its strategy, which ECS makes in
+    place (removing a strategy to go back to a launch type is not an update it takes)."""
     if not capacity.spot:
-        return None
+        return [ecs.CapacityProviderStrategy(capacity_provider="FARGATE", weight=1)]
     spot = ecs.CapacityProviderStrategy(capacity_provider="FARGATE_SPOT", weight=1)
     if not capacity.on_demand_base:
         return [spot]

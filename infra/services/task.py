@@ -33,9 +33,10 @@ PROJECT_EXCLUDES = [".git", ".venv", ".venv-checkov", "node_modules", "cdk.out",
 # Docker's name and ECS's name of each ``platform``.
 BUILD_PLATFORMS = {"x86_64": Platform.LINUX_AMD64, "arm64": Platform.LINUX_ARM64}
 CPU_ARCHITECTURES = {"x86_64": ecs.CpuArchitecture.X86_64, "arm64": ecs.CpuArchitecture.ARM64}
-# How long a Spot task's container has between SIGTERM and SIGKILL. Spot's
-# notice is two minutes and Fargate allows at most 120 s; the frontend's
-# gunicorn finishes its requests within its graceful_timeout, 10 s less.
+# How long a Spot task's container has between SIGTERM (sent with Spot's
+# two-minute notice) and SIGKILL: Fargate's default, stated so the agreement is
+# visible and tested. The frontend's gunicorn finishes within its
+# graceful_timeout, 10 s less; any server on Spot must stop within it.
 SPOT_STOP_SECONDS = 30
 
 

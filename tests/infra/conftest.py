@@ -167,7 +167,8 @@ def with_shared_load_balancer(base: dict[str, Any]) -> None:
         "build": "frontend", "port": 5000, "user": "10001", "scratch": ["/tmp"],
         "connects_to": ["backend"], "platform": "arm64", "desired_count": 2,
         "capacity": {"spot": True, "on_demand_base": 1},
-        "public": {"path": "/admin/*", "health_check_path": "/healthz"},
+        "public": {"host": "www.example.com", "path": "/admin/*",
+                   "health_check_path": "/admin/healthz"},
     }  # fmt: skip
 
 

@@ -281,6 +281,10 @@ BAD_DEV_YAML = [
     ("services:\n  frontend: {public: {path: /app/*, priority: 7}}\n  admin: {build: frontend, "
      "port: 5000, user: '1', scratch: [/tmp], public: {path: /admin/*, priority: 7}}",
      "services.admin.public.priority: its listener rule priority 7 is also frontend's"),
+    ("services: {frontend: {public: {priority: 5}}}",
+     "services.frontend.public.priority: only with public.host or public.path"),
+    ("services: {frontend: {public: {host: www.example.com, domain_name: example.com}}}",
+     "services.frontend.public.domain_name: example.com is not public.host www.example.com"),
     ("services: {ingress: {image: busybox, user: '1', port: 80}}",
      "services.ingress: 'ingress' is the name of another stack"),
 ]  # fmt: skip
@@ -534,6 +538,17 @@ def test_desired_count_with_autoscaling_is_an_advisory_not_a_setting(tmp_path: P
         tmp_path, "services: {frontend: {desired_count: 9, autoscaling: {min: 1, max: 4}}}"
     )
     assert advisories(load_config("dev", outside, environ={})) == [IGNORED.format(1, 4)]
+
+
+def test_spot_past_every_task_is_an_advisory() -> None:
+    """An on-demand base that covers the most tasks a service runs leaves Spot unused."""
+    based = {"APP_CONFIG__SERVICES__FRONTEND__CAPACITY__ON_DEMAND_BASE": "16"}
+    assert advisories(load_config("prod", environ=based)) == [
+        "services.frontend.capacity.spot is ignored: on_demand_base 16 covers every task "
+        "(at most 16); lower it to run some tasks on Spot"
+    ]
+    below = {"APP_CONFIG__SERVICES__FRONTEND__CAPACITY__ON_DEMAND_BASE": "15"}
+    assert advisories(load_config("prod", environ=below)) == []
 
 
 def test_an_empty_public_is_no_load_balancer(tmp_path: Path) -> None:

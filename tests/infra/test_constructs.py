@@ -186,7 +186,8 @@ def test_service_deployment_settings(built: dict[str, Built], case: str, expecte
     t = built[case].template
     t.resource_count_is(SERVICE, 1)
     t.has_resource_properties(SERVICE, {
-        "LaunchType": "FARGATE", "PropagateTags": "SERVICE",
+        "LaunchType": Match.absent(), "PropagateTags": "SERVICE",
+        "CapacityProviderStrategy": [{"CapacityProvider": "FARGATE", "Weight": 1}],
         "NetworkConfiguration": {"AwsvpcConfiguration": Match.object_like({
             "AssignPublicIp": "DISABLED"})},
         "ServiceRegistries": [Match.object_like({"RegistryArn": Match.any_value()})],

@@ -111,9 +111,10 @@ def test_spot_tasks_stop_within_the_two_minute_notice(synths: dict[str, Synth]) 
             box = container(synth.template(name), name)
             assert box.get("StopTimeout") == (SPOT_STOP_SECONDS if svc.capacity.spot else None)
             if not svc.capacity.spot:
-                synth.template(name).has_resource_properties(
-                    SERVICE, {"LaunchType": "FARGATE", "CapacityProviderStrategy": Match.absent()}
-                )
+                # A strategy all the same, so switching Spot on and off updates it in place.
+                synth.template(name).has_resource_properties(SERVICE, {
+                    "LaunchType": Match.absent(),
+                    "CapacityProviderStrategy": [{"CapacityProvider": "FARGATE", "Weight": 1}]})  # fmt: skip
 
 
 # --- ARM64 -----------------------------------------------------------------------------
@@ -160,8 +161,9 @@ def test_one_load_balancer_serves_both_services_through_their_own_rules(
     assert set(read) == {"timestamper-prod-network"}
     expected = {
         "frontend": [{"Field": "host-header", "HostHeaderConfig": {"Values": ["www.example.com"]}}],
-        "admin": [{"Field": "path-pattern", "PathPatternConfig": {"Values": ["/admin/*"]}}],
-    }
+        "admin": [{"Field": "host-header", "HostHeaderConfig": {"Values": ["www.example.com"]}},
+                  {"Field": "path-pattern", "PathPatternConfig": {"Values": ["/admin/*"]}}],
+    }  # fmt: skip
     for name, conditions in expected.items():
         template = shared.template(name)
         template.resource_count_is(LOAD_BALANCER, 0)
@@ -187,8 +189,12 @@ def test_one_load_balancer_serves_both_services_through_their_own_rules(
     frontend = container(shared.template("frontend"), "frontend")
     hosts = {e["Name"]: e["Value"] for e in frontend["Environment"]}["ALLOWED_HOSTS"]
     assert hosts == "www.example.com"
-    url = shared.templates["timestamper-prod-admin"]["Outputs"]["Url"]["Value"]["Fn::Join"][1]
-    assert url[0] == "http://" and url[-1] == "/admin/"
+    url = shared.templates["timestamper-prod-admin"]["Outputs"]["Url"]["Value"]
+    assert url == "http://www.example.com/admin/"
+    # Its rule is tried before the frontend's: www.example.com/admin/ reaches admin.
+    priorities = {name: next(iter(shared.template(name).find_resources(RULE).values()))[
+        "Properties"]["Priority"] for name in expected}  # fmt: skip
+    assert priorities["admin"] < priorities["frontend"]
     # The ingress stack deploys after the network and before the services.
     assert shared.config.stack_parts()[:4] == ["network", "cluster", "storage", "ingress"]
     # Priced once: one load balancer for two public services.
@@ -208,6 +214,11 @@ def test_rule_priorities_put_specific_rules_first_and_depend_on_nothing_else() -
     assert both < host < long_path < short_path
     assert all(1 <= p <= 50000 for p in (both, host, long_path, short_path))
     assert host < BAND * 2 <= long_path
-    # Derived from the service's own keys only: the same input, the same number.
-    assert priority(path="/admin/users/*") == long_path
+    # Deployed values: pinned, as a change renumbers rules in every env (and two rules
+    # swapping numbers in one update can fail with PriorityInUse).
+    assert [priority(host="www.example.com", path="/admin/*"), priority(host="www.example.com"),
+            priority(path="/admin/*"), priority(path="/*")] == [15043, 29405, 47038, 47848]  # fmt: skip
     assert priority(path="/*", priority=3) == 3
+    # Hosts alone spread over their whole band: 50 of them, no collision.
+    hosts = {priority(host=f"app{n}.example.com") for n in range(50)}
+    assert len(hosts) == 50 and all(BAND < p <= 2 * BAND for p in hosts)

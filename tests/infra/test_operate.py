@@ -562,6 +562,13 @@ def test_smoke_decisions_on_small_inputs() -> None:
     assert (stuck.ok, stuck.detail) == (False, "4 -> 4: the page did not record a visit")
     assert not smoke.rose("web", reply(200, {"count": 4}), reply(200, {"total": 5})).ok
     assert smoke.verdict([]) == (0, "smoke: no public service to check")
+    # A service under /admin/* on a shared load balancer: its health path outside that
+    # path reaches another rule through the balancer, so it is not asked there.
+    closed = "http://127.0.0.1:9/admin/"  # the discard port: refused at once
+    skipped = smoke.check_service("admin", closed, "/healthz", "/admin/*")[0]
+    assert (skipped.ok, skipped.detail.split(":")[0]) == (True, "skipped")
+    asked = smoke.check_service("admin", closed, "/admin/healthz", "/admin/*")[0]
+    assert (asked.ok, asked.what) == (False, "GET http://127.0.0.1:9/admin/healthz")
 
 
 # --- preflight and credentials -----------------------------------------------------

@@ -26,6 +26,9 @@ class Settings:
     backend_host: str = "backend"
     backend_port: int = 6379
     backend_password: str | None = None
+    # TLS to Redis (a managed Valkey takes nothing else), the server's
+    # certificate checked against the system's CAs and its host name.
+    backend_tls: bool = False
     # Short timeouts: an unreachable Redis must turn into a 503 within about a
     # second, not hang a worker thread while the load balancer waits.
     backend_timeout: float = 0.5
@@ -44,6 +47,7 @@ class Settings:
             backend_host=env.get("BACKEND_HOST", cls.backend_host),
             backend_port=_int(env, "BACKEND_PORT", cls.backend_port, 1, 65535),
             backend_password=env.get("BACKEND_PASSWORD") or None,
+            backend_tls=_bool(env, "BACKEND_TLS", cls.backend_tls),
             backend_timeout=_float(env, "BACKEND_TIMEOUT", cls.backend_timeout),
             history_size=_int(env, "HISTORY_SIZE", cls.history_size, 1, 1000),
             allowed_hosts=_hosts(env, "ALLOWED_HOSTS"),
@@ -58,6 +62,16 @@ def _hosts(env: Mapping[str, str], key: str) -> frozenset[str]:
         if name and not HOST_NAME.match(name):
             raise ValueError(f"{key}: {name!r} is not a host name (no scheme, port or path)")
     return frozenset(name for name in names if name)
+
+
+def _bool(env: Mapping[str, str], key: str, default: bool) -> bool:
+    """``true`` or ``false`` (any case), or ``default`` when unset or empty."""
+    value = env.get(key, "").strip().lower()
+    if not value:
+        return default
+    if value not in ("true", "false"):
+        raise ValueError(f"{key}: {env[key]!r} is not true or false")
+    return value == "true"
 
 
 def _int(env: Mapping[str, str], key: str, default: int, low: int, high: int) -> int:

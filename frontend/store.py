@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import ssl
 from dataclasses import dataclass
 from datetime import UTC, datetime
 
@@ -33,7 +34,8 @@ def connect(settings: Settings) -> redis.Redis:
     overloaded, a second wait only doubles the time to the 503, and the
     MULTI/EXEC that timed out may have run, so running it again could count
     a visit twice. Creating the client does not connect, so the app starts
-    even when Redis (or its DNS name) is not there yet.
+    even when Redis (or its DNS name) is not there yet. With ``backend_tls``
+    it speaks TLS only, as a managed Valkey requires.
     """
     return redis.Redis(
         host=settings.backend_host,
@@ -43,6 +45,10 @@ def connect(settings: Settings) -> redis.Redis:
         socket_timeout=settings.backend_timeout,
         retry=Retry(NoBackoff(), 1, supported_errors=(redis.ConnectionError,)),
         decode_responses=True,
+        # Certificate and host name checked against the system's CAs (redis-py's
+        # defaults once ssl is on); ElastiCache's are publicly trusted.
+        ssl=settings.backend_tls,
+        ssl_min_version=ssl.TLSVersion.TLSv1_2 if settings.backend_tls else None,
     )
 
 

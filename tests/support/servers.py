@@ -20,6 +20,7 @@ import threading
 import time
 import urllib.request
 from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -49,6 +50,38 @@ def _port_open(port: int) -> bool:
         return sock.connect_ex(("127.0.0.1", port)) == 0
 
 
+@dataclass(frozen=True)
+class Certificate:
+    """A self-signed CA (``ca``) and a server certificate it signed for localhost and
+    127.0.0.1 (``cert``, ``key``): what a TLS test server needs."""
+
+    ca: Path
+    cert: Path
+    key: Path
+
+    @classmethod
+    def make(cls, folder: Path) -> Certificate:
+        """New keys and certificates in ``folder``, through the openssl program."""
+        openssl = shutil.which("openssl")
+        if openssl is None:
+            raise RuntimeError("openssl is not installed (apt-get install openssl)")
+        ca, ca_key = folder / "ca.pem", folder / "ca.key"
+        cert, key, request = folder / "server.pem", folder / "server.key", folder / "server.csr"
+        san = folder / "san.cnf"
+        san.write_text("subjectAltName=DNS:localhost,IP:127.0.0.1\n")
+
+        def run(*args: str) -> None:
+            subprocess.run([openssl, *args], check=True, capture_output=True)
+
+        run("req", "-x509", "-newkey", "rsa:2048", "-nodes", "-days", "1", "-subj", "/CN=test CA",
+            "-keyout", str(ca_key), "-out", str(ca))  # fmt: skip
+        run("req", "-newkey", "rsa:2048", "-nodes", "-subj", "/CN=localhost",
+            "-keyout", str(key), "-out", str(request))  # fmt: skip
+        run("x509", "-req", "-in", str(request), "-CA", str(ca), "-CAkey", str(ca_key),
+            "-CAcreateserial", "-days", "1", "-extfile", str(san), "-out", str(cert))  # fmt: skip
+        return cls(ca, cert, key)
+
+
 class RedisServer:
     """A throwaway ``redis-server`` without persistence on a fixed free port.
 
@@ -56,12 +89,14 @@ class RedisServer:
     watch Redis go away and come back at the same address.
     """
 
-    def __init__(self, password: str | None = None) -> None:
+    def __init__(self, password: str | None = None, tls: Certificate | None = None) -> None:
+        """``tls``: serve TLS only, with this certificate (no plain port)."""
         binary = shutil.which("redis-server")
         if binary is None:
             raise RuntimeError("redis-server is not installed (apt-get install redis-server)")
         self.binary = binary
         self.password = password
+        self.tls = tls
         self.port = free_port()
         self.process: subprocess.Popen[bytes] | None = None
 
@@ -81,6 +116,10 @@ class RedisServer:
         ]
         if self.password:
             args += ["--requirepass", self.password]
+        if self.tls is not None:
+            args[1:3] = ["--port", "0", "--tls-port", str(self.port)]
+            args += ["--tls-cert-file", str(self.tls.cert), "--tls-key-file", str(self.tls.key),
+                     "--tls-ca-cert-file", str(self.tls.ca), "--tls-auth-clients", "no"]  # fmt: skip
         self.process = subprocess.Popen(args, stdout=subprocess.DEVNULL)
         wait_until(lambda: _port_open(self.port), 10, f"redis-server on port {self.port}")
         return self

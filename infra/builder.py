@@ -10,7 +10,9 @@ import aws_cdk as cdk
 
 from infra.cluster.stack import ClusterStack
 from infra.config import AppConfig, ignored_keys
+from infra.config.engines import ENGINES
 from infra.ingress.stack import IngressStack
+from infra.managed.stack import ManagedStack
 from infra.monitoring.stack import DashboardStack
 from infra.network.stack import NetworkStack
 from infra.paths import CDK_JSON
@@ -35,14 +37,15 @@ class Stacks:
     storage: StorageStack | None = None
     ingress: IngressStack | None = None
     services: dict[str, ServiceStack] = field(default_factory=dict)
+    managed: dict[str, ManagedStack] = field(default_factory=dict)
     dashboard: DashboardStack | None = None
 
     def all(self) -> list[cdk.Stack]:
         storage = [self.storage] if self.storage else []
         ingress = [self.ingress] if self.ingress else []
         dashboard = [self.dashboard] if self.dashboard else []
-        return [self.network, self.cluster, *storage, *ingress, *self.services.values(),
-                *dashboard]  # fmt: skip
+        return [self.network, self.cluster, *storage, *ingress, *self.managed.values(),
+                *self.services.values(), *dashboard]  # fmt: skip
 
 
 def volume_owners(config: AppConfig) -> dict[str, Owner]:
@@ -53,6 +56,7 @@ def volume_owners(config: AppConfig) -> dict[str, Owner]:
     owners = {}
     for volume in config.volume_names():
         user = config.volume(volume).owner or config.services[next(iter(mounts[volume]))].user
+        assert user is not None  # the rules require a user of every service with a container
         owners[volume] = Owner.parse(user)
     return owners
 
@@ -117,7 +121,26 @@ def build(app: cdk.App, config: AppConfig) -> Stacks:
         )
     for name in config.service_order():
         service = config.services[name]
-        peers = [stacks.services[peer] for peer in service.connects_to]
+        if service.managed is not None:
+            managed = ManagedStack(
+                app,
+                config.stack_name(name),
+                **common(f"the {name} service ({ENGINES[service.managed.engine].title})"),
+                # It holds data, as a stateful service's stack does.
+                termination_protection=config.termination_protection,
+                name=name,
+                managed=service.managed,
+                auth=service.auth,
+                vpc=network.vpc,
+                removal=config.storage.removal_policy,
+                logging=config.logging,
+                alarm_topic=cluster.alarm_topic,
+                alarms=config.alarms,
+            )
+            cdk.Tags.of(managed).add("service", name)
+            stacks.managed[name] = managed
+            continue
+        peers = [stacks.managed.get(peer) or stacks.services[peer] for peer in service.connects_to]
         # The config rules put every mounted volume in the storage stack.
         mounted = {v: stacks.storage.volumes[v] for v in service.volumes} if stacks.storage else {}
         stack = ServiceStack(
@@ -151,21 +174,23 @@ def build(app: cdk.App, config: AppConfig) -> Stacks:
             stack.add_stack_dependency(peer)
         cdk.Tags.of(stack).add("service", name)
         stacks.services[name] = stack
+    # Every service, in deploy order, managed or not.
+    watched = [stacks.managed.get(n) or stacks.services[n] for n in config.service_order()]
     stacks.dashboard = DashboardStack(
         app,
         config.stack_name("dashboard"),
         **common("CloudWatch dashboard"),
         name=f"{config.app}-{config.env}",
-        services=[stack.metrics for stack in stacks.services.values()],
-        alarm_names=[name for stack in stacks.services.values() for name in stack.alarm_names],
+        services=[stack.metrics for stack in watched],
+        alarm_names=[name for stack in watched for name in stack.alarm_names],
     )
-    for stack in stacks.services.values():
+    for watched_stack in watched:
         # Implied by the metrics' references; stated so the dashboard always goes last.
-        stacks.dashboard.add_stack_dependency(stack)
+        stacks.dashboard.add_stack_dependency(watched_stack)
     for ignored in ignored_keys(config):
         # A synth warning on the service's stack, with the key and what to edit instead.
         _, service_name, *_ = ignored.path
-        cdk.Annotations.of(stacks.services[service_name]).add_warning_v2(
+        cdk.Annotations.of(stacks.services.get(service_name) or app).add_warning_v2(
             f"config:ignored:{'.'.join(ignored.path)}", ignored.text()
         )
     return stacks

@@ -17,8 +17,12 @@ KEY_ID = "LogsKey"
 
 def removal_policy(config: LoggingConfig) -> RemovalPolicy:
     """What happens to stored logs when their stack is deleted."""
-    destroy = config.removal_policy is Removal.DESTROY
-    return RemovalPolicy.DESTROY if destroy else RemovalPolicy.RETAIN
+    return as_removal_policy(config.removal_policy)
+
+
+def as_removal_policy(removal: Removal) -> RemovalPolicy:
+    """A config ``removal_policy`` (logs, volumes, managed engines) as CDK's."""
+    return RemovalPolicy.DESTROY if removal is Removal.DESTROY else RemovalPolicy.RETAIN
 
 
 def logs_key(scope: Construct, config: LoggingConfig) -> kms.Key:

@@ -25,6 +25,7 @@ IN_PROCESS = frozenset({
     "tests/infra/test_constructs.py",
     "tests/infra/test_cost_modes.py",
     "tests/infra/test_deploys.py",
+    "tests/infra/test_managed.py",
     "tests/infra/test_import.py",
     "tests/infra/test_ops.py",
     "tests/infra/test_own_services.py",

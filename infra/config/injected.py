@@ -30,12 +30,14 @@ class PeerVariables:
     host: str
     port: str
     password: str
+    # "true" when the peer requires TLS (a managed engine).
+    tls: str
 
 
 def peer_variables(peer: str) -> PeerVariables:
-    """``<PEER>_HOST``, ``<PEER>_PORT`` and ``<PEER>_PASSWORD`` for ``peer``."""
+    """``<PEER>_HOST``, ``<PEER>_PORT``, ``<PEER>_PASSWORD`` and ``<PEER>_TLS`` for ``peer``."""
     prefix = env_name(peer)
-    return PeerVariables(f"{prefix}_HOST", f"{prefix}_PORT", f"{prefix}_PASSWORD")
+    return PeerVariables(f"{prefix}_HOST", f"{prefix}_PORT", f"{prefix}_PASSWORD", f"{prefix}_TLS")
 
 
 @dataclass(frozen=True)
@@ -51,22 +53,24 @@ class Injected:
     def names(self) -> frozenset[str]:
         """Every name reserved for the infrastructure in this service's container.
 
-        A peer's password name is reserved even when that peer has no ``auth``,
-        so turning ``auth`` on later never collides with a user's variable.
+        A peer's password and TLS names are reserved even when that peer has no
+        ``auth`` or is a container, so turning either on later never collides
+        with a user's variable.
         """
         found = {name for name in (self.port, self.own_password) if name is not None}
         found |= {self.allowed_hosts} if self.allowed_hosts else set()
         for peer in self.peers.values():
-            found |= {peer.host, peer.port, peer.password}
+            found |= {peer.host, peer.port, peer.password, peer.tls}
         return frozenset(found)
 
 
 def injected(name: str, service: ServiceConfig) -> Injected:
     """The variables the infrastructure injects into service ``name`` (a worker,
     with no port, gets no ``PORT``)."""
+    container = service.managed is None  # a managed engine gets no variables
     return Injected(
-        port=PORT if service.port is not None else None,
-        own_password=peer_variables(name).password if service.auth else None,
+        port=PORT if service.port is not None and container else None,
+        own_password=peer_variables(name).password if service.auth and container else None,
         peers={peer: peer_variables(peer) for peer in service.connects_to},
         allowed_hosts=ALLOWED_HOSTS if service.public is not None else None,
     )

@@ -23,7 +23,7 @@ from pydantic_settings import (
 
 from infra.config.errors import ConfigError
 from infra.config.files import Document, read
-from infra.config.model import ENV_PREFIX, AppConfig, long_form
+from infra.config.model import ENV_PREFIX, MANAGED_SERVICE_KEYS, AppConfig, long_form
 from infra.config.origins import Origins, error_path, pydantic_line
 from infra.config.rules import check_rules, partial_rules
 from infra.paths import BASE_FILE, CONFIG_DIR
@@ -45,6 +45,22 @@ class _YamlFile(YamlConfigSettingsSource):
         # Bytes: PyYAML decodes them, and bad bytes become a YAML error, not a traceback.
         self.document = read(Path(file_path).read_bytes(), self.document.label)
         return _long_forms(self.document.data)
+
+    def managed_services(self) -> set[str]:
+        """The services this file makes managed (``managed:`` set)."""
+        services = self.init_kwargs.get("services")
+        if not isinstance(services, dict):
+            return set()
+        return {n for n, s in services.items() if isinstance(s, dict) and s.get("managed")}
+
+    def drop_container(self, service: str) -> None:
+        """Forget what this file says of ``service`` but the keys a managed service has,
+        for the merge and for where keys came from (``config show``)."""
+        for data in (self.init_kwargs, self.document.data):
+            body = data.get("services", {}).get(service) if isinstance(data, dict) else None
+            if isinstance(body, dict):
+                for key in set(body) - MANAGED_SERVICE_KEYS:
+                    del body[key]
 
 
 def _long_forms(data: dict[str, Any]) -> dict[str, Any]:
@@ -131,6 +147,7 @@ def load_with_origins(
     env_source = _Environment(AppConfig, overrides)
     merged = _Merged(AppConfig)
     origins = Origins([s.document for s in yaml_sources], overrides)
+    _managed_replaces_container(overrides, yaml_sources)
 
     class _Loaded(AppConfig):
         @classmethod
@@ -162,6 +179,25 @@ def load_with_origins(
     if problems:
         raise ConfigError(problems)
     return config, origins
+
+
+def _managed_replaces_container(overrides: Mapping[str, str], files: list[_YamlFile]) -> None:
+    """A layer that makes a service managed (prod.yaml's ``managed: valkey``) replaces
+    its container: the keys lower layers (base.yaml's image, command, volumes ...)
+    gave that service are dropped, except those a managed service has. Keys set
+    in the same layer or above stay, and the rules refuse them by name."""
+    by_variable = {
+        key.upper().split("__")[2].lower()
+        for key, value in overrides.items()
+        if key.upper().startswith(f"{ENV_PREFIX}SERVICES__") and len(key.split("__")) > 3
+        and key.upper().split("__")[3] == "MANAGED" and value
+    }  # fmt: skip
+    layers = [by_variable, *(f.managed_services() for f in files)]
+    # Highest first: layer k's files below it are files[k:] (the variables are layer 0).
+    for index, managed in enumerate(layers):
+        for lower in files[index:]:
+            for name in managed:
+                lower.drop_container(name)
 
 
 def _label(path: Path) -> str:

@@ -17,6 +17,8 @@ from typing import Annotated, Any, Literal, Union, get_args, get_origin
 from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
+from infra.config.engines import ENGINES
+
 ENV_PREFIX = "APP_CONFIG__"
 ENV_DELIMITER = "__"
 
@@ -342,9 +344,34 @@ class SecretConfig(_Strict):
     kms_key: str | None = Field(None, pattern=KMS_KEY_ARN)
 
 
+class ManagedConfig(_Strict):
+    """An engine AWS runs in place of the service's container (``managed: valkey``
+    is short for ``managed: {engine: valkey}``).
+
+    ``valkey``: ElastiCache Serverless for Valkey; ``postgres``: Aurora
+    Serverless v2 for PostgreSQL. Both replicate across zones, encrypt at rest
+    and in transit, and keep daily snapshots or backups ``backup_retention_days``.
+    """
+
+    engine: Literal["valkey", "postgres"]
+    # valkey: daily snapshots kept (0: none, up to 35); postgres: backups kept (1 to 35).
+    backup_retention_days: int = Field(7, ge=0, le=35)
+    # valkey: the most data the cache may hold, a ceiling on its storage bill.
+    max_storage_gb: int | None = Field(None, ge=1, le=5000)
+    # postgres: Aurora capacity units (ACU) the writer scales between; a minimum
+    # of 0 pauses it when idle (no compute billed, a cold start of seconds).
+    min_capacity: float | None = Field(None, ge=0, le=256)
+    max_capacity: float | None = Field(None, ge=1, le=256)
+
+
+# The keys a managed service has (its port only to say the engine's): a layer that
+# sets ``managed`` drops every other key lower layers gave the service.
+MANAGED_SERVICE_KEYS = frozenset({"managed", "port", "auth"})
+
+
 # Short forms: a service key written as one text stands for this one key of its
 # long form (``build: frontend`` is ``build: {context: frontend}``).
-SHORT_FORMS = {"build": "context"}
+SHORT_FORMS = {"build": "context", "managed": "engine"}
 
 
 def long_form(key: str, value: object) -> object:
@@ -355,6 +382,10 @@ def long_form(key: str, value: object) -> object:
 
 def _long_form_build(value: object) -> object:
     return long_form("build", value)
+
+
+def _long_form_managed(value: object) -> object:
+    return long_form("managed", value)
 
 
 class ServiceConfig(_Strict):
@@ -375,8 +406,9 @@ class ServiceConfig(_Strict):
     # Existing SSM parameters and Secrets Manager secrets, by variable name.
     secrets: dict[Annotated[str, Field(pattern=ENV_VAR_NAME)], SecretConfig] = {}
     # The numeric uid[:gid] the container runs as; root (0) is refused.
-    # ``image`` opts out: the image's own user (reported at synth).
-    user: str = Field(pattern=USER)
+    # ``image`` opts out: the image's own user (reported at synth). Required of
+    # every service with a container (the rules say so); a managed one has none.
+    user: str | None = Field(None, pattern=USER)
     # False opts out of the read-only root filesystem (reported at synth).
     read_only_root: bool = True
     # Writable empty directories that live and die with the task.
@@ -400,6 +432,9 @@ class ServiceConfig(_Strict):
     # Images must exist for it (multi-arch), or be built for it (build:).
     platform: Literal["x86_64", "arm64"] = "x86_64"
     capacity: CapacityConfig = CapacityConfig()
+    # An engine AWS runs instead of a container (``managed: valkey``): consumers
+    # get the same variables, and <NAME>_TLS=true.
+    managed: Annotated[ManagedConfig | None, BeforeValidator(_long_form_managed)] = None
     health_check: HealthCheckConfig | None = None
     public: PublicConfig | None = None
     autoscaling: AutoscalingConfig | None = None
@@ -413,6 +448,13 @@ class ServiceConfig(_Strict):
                 f"{value} is not a Fargate cpu; use one of {join_values(FARGATE_SIZES)}"
             )
         return value
+
+    @property
+    def endpoint_port(self) -> int | None:
+        """The port consumers reach it on: its managed engine's, or ``port``."""
+        if self.managed is not None:
+            return ENGINES[self.managed.engine].port
+        return self.port
 
     @property
     def runs_as_image_user(self) -> bool:

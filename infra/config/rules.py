@@ -12,15 +12,18 @@ from dataclasses import dataclass
 from graphlib import CycleError, TopologicalSorter
 from typing import Any
 
+from infra.config.engines import ENGINE_SETTINGS, ENGINES
 from infra.config.errors import Problem
 from infra.config.ingress import rule_priority, rule_text
 from infra.config.injected import injected
 from infra.config.model import (
     FARGATE_SIZES,
     HTTPS_PORT,
+    MANAGED_SERVICE_KEYS,
     RESERVED_NAMES,
     AlarmsConfig,
     AppConfig,
+    ManagedConfig,
     NetworkConfig,
     PublicConfig,
     SecretConfig,
@@ -129,6 +132,13 @@ def _service_rules(
     at = ("services", name)
     if name in RESERVED_NAMES:
         yield Problem(at, f"{name!r} is the name of another stack (<app>-<env>-{name}); rename it")
+    if svc.managed is not None:
+        yield from _managed_rules(at, svc, svc.managed)
+        return
+    if svc.user is None:
+        yield Problem((*at, "user"), "required key is missing: the numeric uid or uid:gid the "
+                      "container runs as, quoted (e.g. '10001'), or image for the image's "
+                      "own user")  # fmt: skip
     yield from _image_rules(at, svc)
     allowed = FARGATE_SIZES.get(svc.cpu, ())
     if allowed and svc.memory not in allowed:
@@ -144,14 +154,14 @@ def _service_rules(
                 (*at, "connects_to", index),
                 f"{peer!r} is not a service; services are {', '.join(services)}",
             )
-        elif (provider := services[peer]) is not None and provider.port is None:
+        elif (provider := services[peer]) is not None and provider.endpoint_port is None:
             yield Problem(
                 (*at, "connects_to", index),
                 f"{peer!r} has no port (a worker): nothing can connect to it",
             )
     if len(set(svc.connects_to)) != len(svc.connects_to):
         yield Problem((*at, "connects_to"), "lists a service twice")
-    if not svc.runs_as_image_user and _is_root(svc.user):
+    if svc.user is not None and not svc.runs_as_image_user and _is_root(svc.user):
         yield Problem((*at, "user"), "uid 0 is root; use the image's unprivileged uid")
     if svc.port is None:
         for key in ("public", "auth"):
@@ -173,6 +183,43 @@ def _service_rules(
             yield Problem((*at, "secrets", key), "is also in environment; keep one of the two")
     yield from _count_rules(at, svc)
     yield from _capacity_rules(at, svc)
+
+
+def _managed_rules(
+    at: tuple[str, ...], svc: ServiceConfig, managed: ManagedConfig
+) -> Iterator[Problem]:
+    """A managed engine has no container: no container key, no connects_to; its port is
+    the engine's; its settings are the engine's and in the ranges it takes."""
+    engine = ENGINES[managed.engine]
+    for key in sorted(svc.model_fields_set - MANAGED_SERVICE_KEYS):
+        why = (
+            "it is what others connect to; a managed engine reaches nothing itself"
+            if key == "connects_to"
+            else f"{engine.title} runs no container of yours; remove it where managed is "
+            "set (a file below that one may keep it: managed replaces its container)"
+        )
+        yield Problem((*at, key), f"not for a managed service: {why}")
+    if svc.port is not None and svc.port != engine.port:
+        yield Problem((*at, "port"), f"{svc.port}: {engine.title} listens on {engine.port}")
+    if engine.name == "postgres" and "auth" in svc.model_fields_set and not svc.auth:
+        yield Problem((*at, "auth"), "false: Aurora always requires a password (consumers "
+                      "get it as <NAME>_PASSWORD); remove the key")  # fmt: skip
+    at = (*at, "managed")
+    for key in sorted((managed.model_fields_set & ENGINE_SETTINGS) - engine.settings):
+        own = sorted(engine.settings)
+        yield Problem((*at, key), f"not for {engine.name}: only {', '.join(own)} "
+                      f"{'is' if len(own) == 1 else 'are'} its own")  # fmt: skip
+    if managed.backup_retention_days < engine.min_retention_days:
+        days = managed.backup_retention_days
+        yield Problem((*at, "backup_retention_days"), f"{days}: {engine.title} keeps "
+                      f"backups {engine.min_retention_days} to 35 days")  # fmt: skip
+    for key in ("min_capacity", "max_capacity"):
+        value = getattr(managed, key)
+        if value is not None and value * 2 != int(value * 2):
+            yield Problem((*at, key), f"{value}: Aurora capacity goes in steps of 0.5 ACU")
+    low, high = managed.min_capacity, managed.max_capacity
+    if low is not None and high is not None and low > high:
+        yield Problem((*at, "min_capacity"), f"{low} is above max_capacity {high}")
 
 
 def _capacity_rules(at: tuple[str, ...], svc: ServiceConfig) -> Iterator[Problem]:
@@ -290,7 +337,7 @@ def _storage_rules(
             )
         if settings is not None and settings.owner is not None:
             continue
-        users = {services[n].user for n in names}
+        users = {str(services[n].user) for n in names}
         for name in names:
             if services[name].runs_as_image_user:
                 image = services[name].image or ""

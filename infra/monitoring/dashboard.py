@@ -7,6 +7,7 @@ from collections.abc import Sequence
 from aws_cdk import aws_cloudwatch as cloudwatch
 from constructs import Construct
 
+from infra.managed.metrics import ManagedMetrics
 from infra.names import pascal
 from infra.services.metrics import ServiceMetrics
 
@@ -25,7 +26,7 @@ class EnvDashboard(Construct):
         construct_id: str,
         *,
         name: str,
-        services: Sequence[ServiceMetrics],
+        services: Sequence[ServiceMetrics | ManagedMetrics],
         alarm_names: Sequence[str],
     ) -> None:
         super().__init__(scope, construct_id)
@@ -44,9 +45,11 @@ class EnvDashboard(Construct):
             dashboard.add_widgets(*_row(service))
 
 
-def _row(service: ServiceMetrics) -> list[cloudwatch.IWidget]:
-    """The graphs of one service, side by side."""
+def _row(service: ServiceMetrics | ManagedMetrics) -> list[cloudwatch.IWidget]:
+    """The graphs of one service, side by side (a managed engine's are its own)."""
     graphs: list[tuple[str, list[cloudwatch.IMetric]]] = []
+    if isinstance(service, ManagedMetrics):
+        return _widgets(service.name, service.graphs)
     if service.running is not None and service.desired is not None:
         graphs.append(("tasks", [service.running.with_(label="running"),
                                  service.desired.with_(label="desired")]))  # fmt: skip
@@ -57,10 +60,15 @@ def _row(service: ServiceMetrics) -> list[cloudwatch.IWidget]:
         graphs.append(("p99 response time (s)", [service.http.latency_p99]))
     elif service.unhealthy_targets is not None:
         graphs.append(("unhealthy targets", [service.unhealthy_targets]))
+    return _widgets(service.name, graphs)
+
+
+def _widgets(
+    name: str, graphs: list[tuple[str, list[cloudwatch.IMetric]]]
+) -> list[cloudwatch.IWidget]:
+    """One row: each (title, metrics) graph, sharing the width."""
     width = WIDTH // len(graphs)
     return [
-        cloudwatch.GraphWidget(
-            title=f"{service.name}: {title}", left=metrics, width=width, height=HEIGHT
-        )
+        cloudwatch.GraphWidget(title=f"{name}: {title}", left=metrics, width=width, height=HEIGHT)
         for title, metrics in graphs
     ]

@@ -8,6 +8,7 @@ from typing import Any
 from aws_cdk import Stack
 from constructs import Construct
 
+from infra.managed.metrics import ManagedMetrics
 from infra.monitoring.dashboard import EnvDashboard
 from infra.services.metrics import ServiceMetrics
 
@@ -23,7 +24,7 @@ class DashboardStack(Stack):
         construct_id: str,
         *,
         name: str,
-        services: Sequence[ServiceMetrics],
+        services: Sequence[ServiceMetrics | ManagedMetrics],
         alarm_names: Sequence[str],
         **kwargs: Any,
     ) -> None:

@@ -9,6 +9,7 @@ from typing import Any
 import yaml
 
 from infra.config import AppConfig, Origins, ignored_keys
+from infra.config.model import MANAGED_SERVICE_KEYS
 
 INDENT = "  "
 COMMENT_COLUMN = 48
@@ -21,11 +22,17 @@ def annotated_yaml(config: AppConfig, origins: Origins) -> str:
     An optional key left unset is not shown when its default is empty (a
     secret's other source, a service's ``public`` or ``autoscaling``), so the
     keys in use stand out; a default that does something (``exec: false``) is.
-    Otherwise the text loads back (``yaml.safe_load``) to the config's own dump.
+    A managed service shows only the keys it has (no container). Otherwise the
+    text loads back (``yaml.safe_load``) to the config's own dump.
     """
     rows: list[tuple[str, str]] = []
     ignored = {i.path: f"(ignored: {i.cause})" for i in ignored_keys(config)}
-    _walk(config.model_dump(mode="json"), (), 0, origins, ignored, rows)
+    data = config.model_dump(mode="json")
+    for name, service in config.services.items():
+        if service.managed is not None:  # no container: only what a managed engine has
+            body = data["services"][name]
+            data["services"][name] = {k: v for k, v in body.items() if k in MANAGED_SERVICE_KEYS}
+    _walk(data, (), 0, origins, ignored, rows)
     # Comments line up, except after the odd very long value.
     width = min(max(len(text) for text, origin in rows if origin), COMMENT_COLUMN)
     return "\n".join(

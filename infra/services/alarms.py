@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 
 from aws_cdk import aws_cloudwatch as cloudwatch
@@ -92,7 +92,7 @@ def alarm_specs(metrics: ServiceMetrics, thresholds: AlarmsConfig) -> Iterator[A
 
 
 class ServiceAlarms(Construct):
-    """A service's alarms, named ``<stack name>-<kind>``, notifying ``topic`` on
+    """A service's alarms (``specs``), named ``<stack name>-<kind>``, notifying ``topic`` on
     ALARM and on OK. A minute without data (no requests, no tasks yet) is not
     an alarm."""
 
@@ -102,14 +102,13 @@ class ServiceAlarms(Construct):
         construct_id: str,
         *,
         stack_name: str,
-        metrics: ServiceMetrics,
-        thresholds: AlarmsConfig,
+        specs: Iterable[AlarmSpec],
         topic: sns.ITopic,
     ) -> None:
         super().__init__(scope, construct_id)
         self.names: list[str] = []
         notify = actions.SnsAction(topic)
-        for spec in alarm_specs(metrics, thresholds):
+        for spec in specs:
             name = alarm_name(stack_name, spec.kind)
             alarm = cloudwatch.Alarm(
                 self, pascal(spec.kind), alarm_name=name, alarm_description=spec.description,

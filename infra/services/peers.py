@@ -16,13 +16,16 @@ from infra.config import Injected
 @dataclass(frozen=True)
 class Endpoint:
     """A service as its consumers see it: a DNS name, a port, a security group
-    and, when it requires one, the secret holding its password."""
+    and, when it requires one, the secret holding its password (the whole secret,
+    or its JSON ``password_field``); ``tls`` when it takes only TLS connections."""
 
     name: str
     host: str
     port: int
     security_group: ec2.ISecurityGroup
     password: secretsmanager.ISecret | None = None
+    password_field: str | None = None
+    tls: bool = False
 
 
 def container_variables(
@@ -41,8 +44,12 @@ def container_variables(
         variables = names.peers[peer.name]
         environment[variables.host] = peer.host
         environment[variables.port] = str(peer.port)
+        if peer.tls:
+            environment[variables.tls] = "true"
         if peer.password is not None:
-            secrets[variables.password] = ecs.Secret.from_secrets_manager(peer.password)
+            secrets[variables.password] = ecs.Secret.from_secrets_manager(
+                peer.password, peer.password_field
+            )
     return environment, secrets
 
 

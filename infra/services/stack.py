@@ -16,7 +16,7 @@ from infra.config import AlarmsConfig, LoggingConfig, ServiceConfig, injected
 from infra.ingress.stack import IngressStack
 from infra.logs import give_functions_log_groups
 from infra.names import pascal
-from infra.services.alarms import ServiceAlarms, deployment_alarm_names
+from infra.services.alarms import ServiceAlarms, alarm_specs, deployment_alarm_names
 from infra.services.alb import ApplicationEndpoint
 from infra.services.exposure import PublicEndpoint
 from infra.services.metrics import service_metrics
@@ -156,8 +156,8 @@ class ServiceStack(Stack):
             public.load_balancer if public else None, public.target_groups if public else [],
         )  # fmt: skip
         self.alarm_names = ServiceAlarms(
-            self, "Alarms", stack_name=self.stack_name, metrics=self.metrics,
-            thresholds=alarms, topic=alarm_topic,
+            self, "Alarms", stack_name=self.stack_name,
+            specs=alarm_specs(self.metrics, alarms), topic=alarm_topic,
         ).names  # fmt: skip
         # CDK's own handlers (the access-log bucket's emptier) log like the service.
         give_functions_log_groups(self, logging)

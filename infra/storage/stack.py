@@ -5,11 +5,12 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Any
 
-from aws_cdk import RemovalPolicy, Stack
+from aws_cdk import Stack
 from aws_cdk import aws_ec2 as ec2
 from constructs import Construct
 
 from infra.config import Removal
+from infra.logs import as_removal_policy
 from infra.names import pascal
 from infra.storage.volume import DurableVolume, Owner
 
@@ -39,7 +40,7 @@ class StorageStack(Stack):
         **kwargs: Any,
     ) -> None:
         super().__init__(scope, construct_id, **kwargs)
-        policy = RemovalPolicy.RETAIN if removal == Removal.RETAIN else RemovalPolicy.DESTROY
+        policy = as_removal_policy(removal)
         self.volumes: dict[str, DurableVolume] = {
             name: DurableVolume(self, pascal(name), vpc=vpc, name=name, owner=owner,
                                 removal=policy, size_gb=(sizes or {}).get(name))

@@ -18,7 +18,7 @@ from aws_cdk.assertions import Template
 
 from infra.builder import Stacks, build, cdk_json_context
 from infra.compliance import add_checks
-from infra.config import AppConfig, environments, load_config
+from infra.config import AppConfig, ServiceConfig, environments, load_config
 from infra.paths import CONFIG_DIR, ROOT
 
 ENVS = environments()
@@ -34,6 +34,10 @@ class Synth:
     assembly: cxapi.CloudAssembly
     _templates: dict[str, Template] = field(default_factory=dict)
 
+    def containers(self) -> dict[str, ServiceConfig]:
+        """The services that run a container (not a managed engine), by name."""
+        return {n: s for n, s in self.config.services.items() if s.managed is None}
+
     def template(self, part: str) -> Template:
         """The assertions Template of ``network``, ``cluster``, ``storage``, ``dashboard``
         or a service (made once)."""
@@ -41,7 +45,7 @@ class Synth:
             parts = {"network": self.stacks.network, "cluster": self.stacks.cluster,
                      "storage": self.stacks.storage, "dashboard": self.stacks.dashboard,
                      "ingress": self.stacks.ingress}  # fmt: skip
-            stack = parts.get(part)
+            stack = parts.get(part) or self.stacks.managed.get(part)
             self._templates[part] = Template.from_stack(stack or self.stacks.services[part])
         return self._templates[part]
 
@@ -137,7 +141,7 @@ def with_readme_services(base: dict[str, Any]) -> None:
         **worker, "user": "65534:65534", "desired_count": 2, "scratch": ["/var/cache/worker"],
         "connects_to": [*worker["connects_to"], "frontend"], "environment": {"QUEUE": "visits"},
         "secrets": {**worker["secrets"], **SECRETS}})  # fmt: skip
-    base["storage"]["volumes"].update(volumes)
+    base.setdefault("storage", {}).setdefault("volumes", {}).update(volumes)
 
 
 def kms_key(n: int) -> str:
@@ -172,6 +176,13 @@ def with_shared_load_balancer(base: dict[str, Any]) -> None:
     }  # fmt: skip
 
 
+def with_managed_postgres(base: dict[str, Any]) -> None:
+    """base.yaml with a managed PostgreSQL that the frontend connects to."""
+    base["services"]["db"] = {"managed": {"engine": "postgres", "max_capacity": 2,
+                                          "backup_retention_days": 14}}  # fmt: skip
+    base["services"]["frontend"]["connects_to"].append("db")
+
+
 def without_canary(prod: dict[str, Any]) -> None:
     """prod.yaml with its frontend deploying rolling, as a shared balancer's services do."""
     del prod["services"]["frontend"]["deployment"]
@@ -185,11 +196,15 @@ TOPIC = "arn:aws:sns:eu-west-1:123456789012:ops-alerts"
 VARIANTS: dict[str, tuple[str, dict[str, Edit]]] = {
     # The README's db and worker, with scratch space, a third peer and more secrets.
     "worker": ("dev", {"base": with_readme_services}),
+    # Aurora Serverless v2 for PostgreSQL beside prod's Valkey, and in dev.
+    "postgres": ("prod", {"base": with_managed_postgres}),
+    "postgres-dev": ("dev", {"base": with_managed_postgres}),
     # The frontend and an admin service behind one shared load balancer, in prod (NAT).
     "shared": ("prod", {"base": with_shared_load_balancer, "prod": without_canary}),
     # Account, region and three zones pinned.
     # ... with alarms to an existing topic, and a network load balancer passing TCP on
     # 443 (TLS ends in the app), which deploys rolling.
+    # Without prod.yaml's services.backend, Redis is base.yaml's container on its volume.
     "pinned": ("prod", {"prod": lambda d: d.update(
         account="123456789012", region="eu-west-1",
         availability_zones=["eu-west-1a", "eu-west-1b", "eu-west-1c"],

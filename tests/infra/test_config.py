@@ -46,7 +46,8 @@ def test_shipped_environments_load() -> None:
     frontend = prod.services["frontend"]
     assert (frontend.cpu, frontend.memory, frontend.port) == (256, 512, 5000)
     assert (frontend.capacity.spot, frontend.capacity.on_demand_base) == (True, 1)
-    assert prod.services["backend"].platform == dev.services["backend"].platform == "arm64"
+    assert dev.services["backend"].platform == "arm64"  # prod's is managed Valkey
+    assert prod.services["backend"].managed is not None
     assert frontend.connects_to == ["backend"]
     assert prod.service_order() == ["backend", "frontend"]
 
@@ -285,6 +286,29 @@ BAD_DEV_YAML = [
      "services.frontend.public.priority: only with public.host or public.path"),
     ("services: {frontend: {public: {host: www.example.com, domain_name: example.com}}}",
      "services.frontend.public.domain_name: example.com is not public.host www.example.com"),
+    # Managed engines.
+    ("services: {cache: {managed: valkey, connects_to: [backend]}}",
+     "services.cache.connects_to: not for a managed service: it is what others connect to"),
+    ("services: {backend: {managed: valkey, cpu: 512}}",
+     "services.backend.cpu: not for a managed service: ElastiCache Serverless for Valkey runs "
+     "no container of yours"),
+    ("services: {backend: {managed: valkey, port: 6380}}",
+     "services.backend.port: 6380: ElastiCache Serverless for Valkey listens on 6379"),
+    ("services: {cache: {managed: {engine: valkey, min_capacity: 1}}}",
+     "services.cache.managed.min_capacity: not for valkey: only max_storage_gb is its own"),
+    ("services: {db: {managed: {engine: postgres, backup_retention_days: 0}}}",
+     "services.db.managed.backup_retention_days: 0: Aurora Serverless v2 for PostgreSQL keeps "
+     "backups 1 to 35 days"),
+    ("services: {db: {managed: {engine: postgres, min_capacity: 0.3}}}",
+     "services.db.managed.min_capacity: 0.3: Aurora capacity goes in steps of 0.5 ACU"),
+    ("services: {db: {managed: {engine: postgres, min_capacity: 4, max_capacity: 2}}}",
+     "services.db.managed.min_capacity: 4.0 is above max_capacity 2.0"),
+    ("services: {db: {managed: {engine: postgres, auth: false}}}",
+     "services.db.managed.auth: unknown key"),
+    ("services: {db: {managed: postgres, auth: false}}",
+     "services.db.auth: false: Aurora always requires a password"),
+    ("services: {db: {managed: mysql}}",
+     "services.db.managed.engine: 'mysql': Input should be 'valkey' or 'postgres'"),
     ("services: {ingress: {image: busybox, user: '1', port: 80}}",
      "services.ingress: 'ingress' is the name of another stack"),
 ]  # fmt: skip
@@ -625,7 +649,7 @@ def test_the_findings_of_a_failed_check_are_printed_from_cdks_report(tmp_path: P
 
 def test_app_exits_2_listing_every_problem() -> None:
     """Typing errors and the cross-key rules of the sections that parse, in one run."""
-    result = run_app("prod", APP_CONFIG__SERVICES__BACKEND__DESIRED_COUNT="2",
+    result = run_app("dev", APP_CONFIG__SERVICES__BACKEND__DESIRED_COUNT="2",
                      APP_CONFIG__SERVICES__FRONTEND__MEMORY="4096",
                      APP_CONFIG__LOGGING__RETENTION_DAYS="8")  # fmt: skip
     assert result.returncode == 2, result.stderr
@@ -671,5 +695,7 @@ def test_the_checks_switch_takes_on_or_off_only(
 def test_a_misspelt_service_in_a_variable_names_the_variable(tmp_path: Path) -> None:
     variable = "APP_CONFIG__SERVICES__FRONTND__DESIRED_COUNT"
     problems = errors_of(config_dir_with(tmp_path), environ={variable: "3"})
-    assert problems and all(p.startswith(f"environment variable {variable}: services.frontnd.")
-                            for p in problems), problems  # fmt: skip
+    # The new service's missing user and image, each blamed on the variable that made it.
+    assert len(problems) == 2 and all(
+        p.startswith(f"environment variable {variable}: services.frontnd") for p in problems
+    ), problems

@@ -107,7 +107,7 @@ def test_spot_tasks_stop_within_the_two_minute_notice(synths: dict[str, Synth]) 
         synth.template("cluster").has_resource_properties(
             ASSOCIATIONS, {"CapacityProviders": ["FARGATE", "FARGATE_SPOT"]}
         )
-        for name, svc in synth.config.services.items():
+        for name, svc in synth.containers().items():
             box = container(synth.template(name), name)
             assert box.get("StopTimeout") == (SPOT_STOP_SECONDS if svc.capacity.spot else None)
             if not svc.capacity.spot:
@@ -122,7 +122,7 @@ def test_spot_tasks_stop_within_the_two_minute_notice(synths: dict[str, Synth]) 
 
 def test_arm64_sets_the_runtime_platform_and_the_image_build(variants: Variants) -> None:
     shared = variants["shared"]
-    for name, arch in (("backend", "ARM64"), ("frontend", "X86_64"), ("admin", "ARM64")):
+    for name, arch in (("frontend", "X86_64"), ("admin", "ARM64")):
         shared.template(name).has_resource_properties(TASK, {"RuntimePlatform": {
             "CpuArchitecture": arch, "OperatingSystemFamily": "LINUX"}})  # fmt: skip
     # The built images: for the tasks' architecture, whatever the builder's.
@@ -196,7 +196,7 @@ def test_one_load_balancer_serves_both_services_through_their_own_rules(
         "Properties"]["Priority"] for name in expected}  # fmt: skip
     assert priorities["admin"] < priorities["frontend"]
     # The ingress stack deploys after the network and before the services.
-    assert shared.config.stack_parts()[:4] == ["network", "cluster", "storage", "ingress"]
+    assert shared.config.stack_parts()[:3] == ["network", "cluster", "ingress"]
     # Priced once: one load balancer for two public services.
     lines = cost.by_item(cost.estimate(shared.templates, cost.Prices.load()))
     assert lines["load balancer (application)"].count == 1

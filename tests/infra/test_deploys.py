@@ -55,8 +55,9 @@ def test_prod_canaries_its_public_service_and_rolls_back_on_its_alarms(
     names = [f"timestamper-prod-frontend-{kind}" for kind in DEPLOYMENT_KINDS]
     assert config["Alarms"] == {"AlarmNames": names, "Enable": True, "Rollback": True}
     assert set(names) <= alarm_names(prod, "frontend")
-    # A stateful service stays 0/100 rolling, and has no 5xx to roll back on.
-    backend = deployment(prod, "backend")
+    # A stateful service stays 0/100 rolling, and has no 5xx to roll back on (dev's
+    # Redis container; prod's is managed Valkey).
+    backend = deployment(synths["dev"], "backend")
     assert "Strategy" not in backend and "Alarms" not in backend
     assert (backend["MinimumHealthyPercent"], backend["MaximumPercent"]) == (0, 100)
 
@@ -141,6 +142,10 @@ def test_every_service_has_its_alarms_under_fixed_names(
     for synth in [*synths.values(), variants["pinned"], variants["worker"]]:
         for name, service in synth.config.services.items():
             expected = set(EVERY_SERVICE)
+            if service.managed is not None:
+                # Its own metrics: a Valkey cache throttling, Aurora near its capacity.
+                expected = {"throttled"} if service.managed.engine == "valkey" else {
+                    "capacity-high"}  # fmt: skip
             if service.public is not None:
                 http = service.public.load_balancer == "application"
                 expected |= BEHIND_ALB if http else {"unhealthy-targets"}
@@ -238,7 +243,8 @@ def test_one_dashboard_shows_every_service_and_alarm(synths: dict[str, Synth]) -
     for name in prod.config.services:
         for alarm in alarm_names(prod, name):
             assert f":alarm:{alarm}" in body
-    for title in ["backend: tasks", "backend: CPU and memory %", "frontend: requests / minute",
+    for title in ["backend: ECPUs / minute", "backend: data stored", "frontend: tasks",
+                  "frontend: CPU and memory %", "frontend: requests / minute",
                   "frontend: 5xx / minute", "frontend: p99 response time (s)"]:  # fmt: skip
         assert f'\\"title\\":\\"{title}\\"' in body, title
     # Deployed last, after every service whose metrics it graphs.

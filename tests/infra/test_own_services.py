@@ -56,9 +56,16 @@ def resources(statement: dict[str, Any]) -> list[Any]:
 # --- durable volumes ---------------------------------------------------------------
 
 
-def test_a_volume_is_an_encrypted_backed_up_file_system_in_every_zone(synth: Synth) -> None:
-    storage = synth.template("storage")
-    policy = DELETION_POLICY[synth.config.storage.removal_policy.value]
+@pytest.fixture(params=["dev", "pinned"])
+def volumed(request: pytest.FixtureRequest, synths: dict[str, Synth], variants: Variants) -> Synth:
+    """The envs with Redis on a volume: dev, and prod with Redis in a container again
+    (the pinned variant; the shipped prod's Redis is managed Valkey, with no volume)."""
+    return synths["dev"] if request.param == "dev" else variants[request.param]
+
+
+def test_a_volume_is_an_encrypted_backed_up_file_system_in_every_zone(volumed: Synth) -> None:
+    storage = volumed.template("storage")
+    policy = DELETION_POLICY[volumed.config.storage.removal_policy.value]
     storage.resource_count_is(FILE_SYSTEM, 1)
     storage.has_resource(FILE_SYSTEM, {
         "Properties": Match.object_like({"Encrypted": True, "BackupPolicy": {"Status": "ENABLED"},
@@ -68,10 +75,10 @@ def test_a_volume_is_an_encrypted_backed_up_file_system_in_every_zone(synth: Syn
     # One mount target per zone, each in a private subnet of the network stack
     # (isolated, without NAT: file systems need no way out).
     targets = storage.find_resources(MOUNT_TARGET)
-    assert len(targets) == synth.config.network.max_azs
-    network = synth.template("network")
+    assert len(targets) == volumed.config.network.max_azs
+    network = volumed.template("network")
     for target in targets.values():
-        subnet = exported(synth, target["Properties"]["SubnetId"], "network")["Ref"]
+        subnet = exported(volumed, target["Properties"]["SubnetId"], "network")["Ref"]
         tags = network.find_resources(SUBNET)[subnet]["Properties"]["Tags"]
         assert {"Key": "aws-cdk:subnet-name", "Value": "Private"} in tags
     # Its group admits nothing by itself: no CIDR, no rule in this stack.
@@ -80,8 +87,8 @@ def test_a_volume_is_an_encrypted_backed_up_file_system_in_every_zone(synth: Syn
     storage.resource_count_is(INGRESS, 0)
 
 
-def test_the_file_system_allows_only_tls_through_an_access_point(synth: Synth) -> None:
-    (fs,) = synth.template("storage").find_resources(FILE_SYSTEM).values()
+def test_the_file_system_allows_only_tls_through_an_access_point(volumed: Synth) -> None:
+    (fs,) = volumed.template("storage").find_resources(FILE_SYSTEM).values()
     document = fs["Properties"]["FileSystemPolicy"]["Statement"]
     # Nothing is allowed by the resource policy: only IAM grants (the task roles) let in.
     assert {s["Effect"] for s in document} == {"Deny"}
@@ -94,32 +101,32 @@ def test_the_file_system_allows_only_tls_through_an_access_point(synth: Synth) -
         "elasticfilesystem:ClientRootAccess"}  # fmt: skip
 
 
-def test_the_access_point_roots_the_volume_for_the_services_user(synth: Synth) -> None:
-    uid, gid = synth.config.services["backend"].user.split(":")
-    synth.template("storage").has_resource_properties(ACCESS_POINT, {
+def test_the_access_point_roots_the_volume_for_the_services_user(volumed: Synth) -> None:
+    uid, gid = str(volumed.config.services["backend"].user).split(":")
+    volumed.template("storage").has_resource_properties(ACCESS_POINT, {
         "PosixUser": {"Uid": uid, "Gid": gid},
         "RootDirectory": {"Path": "/redis-data", "CreationInfo": {
             "OwnerUid": uid, "OwnerGid": gid, "Permissions": "750"}},
     })  # fmt: skip
 
 
-def test_only_the_mounting_task_role_may_mount_through_its_access_point(synth: Synth) -> None:
-    storage = synth.template("storage")
+def test_only_the_mounting_task_role_may_mount_through_its_access_point(volumed: Synth) -> None:
+    storage = volumed.template("storage")
     (fs_id,) = storage.find_resources(FILE_SYSTEM)
     (ap_id,) = storage.find_resources(ACCESS_POINT)
-    for name in synth.config.services:
-        efs = [s for s in statements(synth.template(name))
+    for name in volumed.config.services:
+        efs = [s for s in statements(volumed.template(name))
                if any(a.startswith("elasticfilesystem:") for a in actions(s))]  # fmt: skip
         if name != "backend":
             assert efs == [], name
             continue
         (grant,) = efs
         assert actions(grant) == {"elasticfilesystem:ClientMount", "elasticfilesystem:ClientWrite"}
-        assert exported(synth, grant["Resource"], "storage") == {"Fn::GetAtt": [fs_id, "Arn"]}
+        assert exported(volumed, grant["Resource"], "storage") == {"Fn::GetAtt": [fs_id, "Arn"]}
         arn = grant["Condition"]["StringEquals"]["elasticfilesystem:AccessPointArn"]
         reference = arn["Fn::Join"][1][-1]
-        assert exported(synth, reference, "storage") == {"Ref": ap_id}
-    backend = synth.template("backend")
+        assert exported(volumed, reference, "storage") == {"Ref": ap_id}
+    backend = volumed.template("backend")
     # The service waits for its NFS rules: a task started before them cannot mount.
     (service,) = backend.find_resources(SERVICE).values()
     nfs = {"Properties": {"FromPort": 2049}}
@@ -130,23 +137,23 @@ def test_only_the_mounting_task_role_may_mount_through_its_access_point(synth: S
     (rule,) = backend.find_resources(INGRESS, {"Properties": {"FromPort": 2049}}).values()
     assert rule["Properties"]["SourceSecurityGroupId"] == task_group(backend)
     (group_id,) = storage.find_resources(GROUP)
-    assert exported(synth, rule["Properties"]["GroupId"], "storage") == {
+    assert exported(volumed, rule["Properties"]["GroupId"], "storage") == {
         "Fn::GetAtt": [group_id, "GroupId"]
     }
 
 
-def test_storage_deploys_before_what_mounts_it_and_is_protected_in_prod(synth: Synth) -> None:
-    name = synth.config.stack_name
+def test_storage_deploys_before_what_mounts_it_and_is_protected_in_prod(volumed: Synth) -> None:
+    name = volumed.config.stack_name
 
     def deps(part: str) -> set[str]:
-        artifacts = synth.assembly.get_stack_by_name(name(part)).dependencies
+        artifacts = volumed.assembly.get_stack_by_name(name(part)).dependencies
         return {d.id for d in artifacts if not d.id.endswith(".assets")}
 
     assert deps("storage") == {name("network")}
     assert name("storage") in deps("backend")
     assert name("storage") not in deps("frontend")
-    protected = synth.assembly.get_stack_by_name(name("storage")).termination_protection
-    assert bool(protected) == synth.config.termination_protection
+    protected = volumed.assembly.get_stack_by_name(name("storage")).termination_protection
+    assert bool(protected) == volumed.config.termination_protection
 
 
 def test_a_second_volume_for_a_database_running_as_its_image_user(variants: Variants) -> None:
@@ -347,9 +354,12 @@ def test_a_listed_volume_outlives_the_service_that_mounted_it(tmp_path: Path) ->
     def drop_backend(base: dict[str, Any]) -> None:
         del base["services"]["backend"]
         base["services"]["frontend"]["connects_to"] = []
-        base["storage"]["volumes"]["redis-data"]["owner"] = "999:1000"
 
-    config = load_config("dev", config_dir_with(tmp_path, base=drop_backend), environ={})
+    def own_volume(dev: dict[str, Any]) -> None:
+        dev["storage"]["volumes"]["redis-data"]["owner"] = "999:1000"
+
+    folder = config_dir_with(tmp_path, base=drop_backend, dev=own_volume)
+    config = load_config("dev", folder, environ={})
     assert config.mounts() == {} and config.volume_names() == ["redis-data"]
     stacks = build(cdk.App(outdir=str(tmp_path / "out")), config)
     assert stacks.storage is not None and list(stacks.storage.volumes) == ["redis-data"]

@@ -93,11 +93,13 @@ def acknowledgments(stack: cdk.Stack) -> Iterator[tuple[str, str, str]]:
 
 def test_acknowledged_rules_are_the_listed_ones(synth: Synth) -> None:
     parts = {"network": synth.stacks.network, "cluster": synth.stacks.cluster,
-             **synth.stacks.services}  # fmt: skip
+             **synth.stacks.services, **synth.stacks.managed}  # fmt: skip
     made = {part: sorted((path, rule) for path, rule, _ in acknowledgments(stack))
             for part, stack in parts.items()}  # fmt: skip
     expected = {part: list(rules) for part, rules in ACKNOWLEDGED.items()}
-    for name, service in synth.config.services.items():
+    for name in synth.stacks.managed:  # prod's Valkey: only its password, as Redis's
+        expected[name] = [("Valkey/Password", "AwsSolutions-SMG4")]
+    for name, service in synth.containers().items():
         if service.deployment.strategy.shifts_traffic:
             expected[name] = sorted([*expected[name], SHIFTING])
     assert made == expected
@@ -196,14 +198,16 @@ def test_a_pass_is_remembered_and_a_failure_is_not(tmp_path: Path) -> None:
 
 
 def test_a_waived_control_stays_waived_whichever_templates_are_left_to_check(
-    synths: dict[str, Synth],
+    variants: Variants,
 ) -> None:
-    """With the pass cache holding all but prod's backend, network and storage
+    """With the pass cache holding all but a prod's backend, network and storage
     templates, the validator (0.0.62) ran every rule, the waived CT.LAMBDA.PR.3
     among them, and the synth failed; the app's checks drop waived findings
-    whatever it runs. (Prod's: dev's backend also holds a finding acknowledged on
-    its construct, public IPs without NAT, which templates alone do not show.)"""
-    folder = Path(synths["prod"].assembly.directory)
+    whatever it runs. (The pinned variant: a prod with Redis in a container on a
+    volume, as the shipped prod had; dev's backend also holds a finding
+    acknowledged on its construct, public IPs without NAT, which templates alone
+    do not show.)"""
+    folder = Path(variants["pinned"].assembly.directory)
     left = [
         str(folder / f"timestamper-prod-{part}.template.json")
         for part in ("backend", "network", "storage")
@@ -272,7 +276,7 @@ def test_checkov_fails_nothing(
 ) -> None:
     # nlb: the pinned variant's frontend; https: another's, less its listeners' skips;
     # shared: the load balancer of the ingress stack and the two services' rules.
-    for env in [*ENVS, "nlb", "worker", "https", "shared"]:
+    for env in [*ENVS, "nlb", "worker", "https", "shared", "postgres"]:
         results = checkov_reports[env]
         failed = [(c["check_id"], c["resource"]) for c in results["failed_checks"]]
         assert failed == [], env
@@ -285,7 +289,9 @@ def test_checkov_fails_nothing(
 
 
 def test_checkov_skips_are_only_the_listed_ones(
-    checkov_reports: dict[str, dict[str, list[dict[str, Any]]]], synths: dict[str, Synth]
+    checkov_reports: dict[str, dict[str, list[dict[str, Any]]]],
+    synths: dict[str, Synth],
+    variants: Variants,
 ) -> None:
     listed = {skip.check: skip.reason for skip in checkov_skips()}
     for env in ENVS:
@@ -294,10 +300,11 @@ def test_checkov_skips_are_only_the_listed_ones(
         for check in results["skipped_checks"]:
             assert check["check_id"] in listed, check["check_id"]
             assert check["check_result"]["suppress_comment"] == listed[check["check_id"]]
-    # Every path pattern in the file still matches a resource somewhere.
+    # Every path pattern in the file still matches a resource somewhere (Aurora's
+    # secret: in the postgres variant).
     paths = [
         stack_relative_path(construct)
-        for synth in synths.values()
+        for synth in [*synths.values(), variants["postgres"]]
         for stack in synth.stacks.all()
         for construct in stack.node.find_all()
         if isinstance(construct, cdk.CfnResource)
@@ -328,9 +335,9 @@ def dockerfile_volumes() -> set[str]:
 
 def test_every_container_is_hardened(synth: Synth) -> None:
     mounted: dict[str, set[str]] = {}
-    for name, svc in synth.config.services.items():
+    for name, svc in synth.containers().items():
         template = synth.template(name)
-        assert int(svc.user.split(":")[0]) != 0, name
+        assert int(str(svc.user).split(":")[0]) != 0, name
         box = container(template, name, User=svc.user, ReadonlyRootFilesystem=True,
                         LogConfiguration={"LogDriver": "awslogs"})  # fmt: skip
         # Nothing privileged (the key absent or false) and no ECS Exec unless asked.
@@ -358,8 +365,9 @@ def test_every_container_is_hardened(synth: Synth) -> None:
         for volume in volumes:
             assert set(volume) in ({"Name"}, {"Name", "EFSVolumeConfiguration"}), name
     # The writable dirs are the ones the images write: redis's --dir, the frontend's VOLUMEs.
-    redis = shlex.split(container(synth.template("backend"), "backend")["Command"][-1])
-    assert redis[redis.index("--dir") + 1] in mounted["backend"]
+    if "backend" in mounted:  # a container (prod's is managed Valkey)
+        redis = shlex.split(container(synth.template("backend"), "backend")["Command"][-1])
+        assert redis[redis.index("--dir") + 1] in mounted["backend"]
     assert dockerfile_volumes() and dockerfile_volumes() <= mounted["frontend"]
 
 
@@ -399,8 +407,16 @@ def test_backend_password_is_generated_in_the_backend_stack(synth: Synth) -> Non
 def test_password_reaches_redis_and_its_clients_as_ecs_secrets(synth: Synth) -> None:
     backend, frontend = synth.template("backend"), synth.template("frontend")
     (secret,) = backend.find_resources(SECRET)
-    redis = container(backend, "backend",
-                      Secrets=[{"Name": "BACKEND_PASSWORD", "ValueFrom": {"Ref": secret}}])  # fmt: skip
+    if "backend" in synth.containers():
+        redis = container(backend, "backend",
+                          Secrets=[{"Name": "BACKEND_PASSWORD", "ValueFrom": {"Ref": secret}}])  # fmt: skip
+        assert "requirepass" in " ".join(redis["Command"])
+    else:  # managed Valkey: the cache's default user has it, by reference only
+        reference = {"Fn::Join": ["", ["{{resolve:secretsmanager:", {"Ref": secret},
+                                       ":SecretString:::}}"]]}  # fmt: skip
+        backend.has_resource_properties("AWS::ElastiCache::User", {
+            "UserName": "default", "AuthenticationMode": {"Type": "password",
+                                                          "Passwords": [reference]}})  # fmt: skip
     # Across stacks: a weak reference to the backend stack's output of the secret.
     value_from = Capture()
     container(frontend, "frontend",
@@ -409,18 +425,17 @@ def test_password_reaches_redis_and_its_clients_as_ecs_secrets(synth: Synth) -> 
     # No password among the plain variables of any container.
     password = Match.object_like({"Name": Match.string_like_regexp("PASSWORD")})
     in_plain_sight = Match.object_like({"Environment": Match.array_with([password])})
-    for name in synth.config.services:
+    for name in synth.containers():
         synth.template(name).resource_properties_count_is(
             TASK, {"ContainerDefinitions": Match.array_with([in_plain_sight])}, 0
         )
-    assert "requirepass" in " ".join(redis["Command"])
 
 
 def test_only_the_execution_roles_of_its_users_read_the_secret(synth: Synth) -> None:
     """ECS fetches container secrets with the task's execution role; the
     application's own task role gets no access to Secrets Manager."""
     (secret,) = synth.template("backend").find_resources(SECRET)
-    for part in ("backend", "frontend"):
+    for part in [p for p in ("backend", "frontend") if p in synth.containers()]:
         template = synth.template(part)
         execution = role_statements(template, "ExecutionRoleArn")
         reads = [s for s in execution if "secretsmanager:GetSecretValue" in s["Action"]]
@@ -447,6 +462,8 @@ def keys(value: Any) -> Iterator[str]:
 def test_no_template_holds_a_secret_value(synth: Synth) -> None:
     # A literal secret value would sit in SecretString; generated ones never do.
     assert "SecretString" not in set(keys(synth.templates))
+    if "backend" not in synth.containers():
+        return  # managed Valkey: see test_password_reaches_redis_and_its_clients...
     command = container(synth.template("backend"), "backend")["Command"][-1]
     assert command.count("--requirepass") == 1
     assert '--requirepass "$BACKEND_PASSWORD"' in command

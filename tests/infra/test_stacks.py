@@ -170,11 +170,15 @@ def test_termination_protection_where_asked(synth: Synth) -> None:
     for name, stack in synth.stacks.services.items():
         stateful = synth.config.services[name].stateful
         assert stack.termination_protection is (protect and stateful), name
-    assert synth.stacks.services["backend"].termination_protection is protect
+    # A managed engine's stack holds data too (prod's Valkey; dev's Redis is a container).
+    for name, managed in synth.stacks.managed.items():
+        assert managed.termination_protection is protect, name
+    backend = synth.stacks.managed.get("backend") or synth.stacks.services["backend"]
+    assert backend.termination_protection is protect
 
 
 def test_task_sizes_ports_and_logs_follow_config(synth: Synth) -> None:
-    for name, svc in synth.config.services.items():
+    for name, svc in synth.containers().items():
         template = synth.template(name)
         template.has_resource_properties(
             TASK,
@@ -224,7 +228,8 @@ def test_health_checks(synth: Synth) -> None:
     # A string in config runs through the shell (it reads the password variable).
     backend_check = ["CMD-SHELL",
                      'REDISCLI_AUTH="$BACKEND_PASSWORD" redis-cli -p "$PORT" ping | grep -q PONG']  # fmt: skip
-    container(synth.template("backend"), "backend", HealthCheck={"Command": backend_check})
+    if "backend" in synth.containers():  # prod's is managed Valkey: AWS watches its health
+        container(synth.template("backend"), "backend", HealthCheck={"Command": backend_check})
     frontend = synth.template("frontend")
     frontend_check = ["CMD", "python", "/app/healthcheck.py"]
     container(frontend, "frontend", HealthCheck={"Command": frontend_check})
@@ -248,7 +253,7 @@ def test_services_run_where_the_network_places_them_with_safe_deployments(
     kind = "Public" if public else "Private"
     placed_in = synth.template("network").find_resources(SUBNET, {"Properties": {
         "Tags": Match.array_with([{"Key": "aws-cdk:subnet-type", "Value": kind}])}})  # fmt: skip
-    for name, svc in synth.config.services.items():
+    for name, svc in synth.containers().items():
         template = synth.template(name)
         template.resource_count_is(SERVICE, 1)
         subnets = Capture()
@@ -272,8 +277,9 @@ def test_services_run_where_the_network_places_them_with_safe_deployments(
         template.has_resource_properties(DISCOVERY, {"Name": name})
 
 
-def test_backend_is_stateful_single_task(synth: Synth) -> None:
-    backend = synth.template("backend")
+def test_backend_is_stateful_single_task(synths: dict[str, Synth]) -> None:
+    """Dev's Redis container (prod's backend is managed: tests/infra/test_managed.py)."""
+    backend = synths["dev"].template("backend")
     backend.resource_count_is(SERVICE, 1)
     backend.has_resource_properties(
         SERVICE, {"DesiredCount": 1, "DeploymentConfiguration": {"MinimumHealthyPercent": 0}}
@@ -285,9 +291,18 @@ def test_consumer_gets_peer_name_and_port(synth: Synth) -> None:
     box = container(synth.template("frontend"), "frontend")
     # A mapping: the order of the variables does not matter.
     env = {e["Name"]: e["Value"] for e in box["Environment"]}
+    managed = "backend" not in synth.containers()
+    # A managed Valkey's endpoint (its own DNS name, TLS only), or the Cloud Map name.
+    host = exported(synth, env["BACKEND_HOST"], "backend") if managed else env["BACKEND_HOST"]
+    assert host == (
+        {"Fn::GetAtt": [next(iter(synth.template("backend").find_resources(
+            "AWS::ElastiCache::ServerlessCache"))), "Endpoint.Address"]}
+        if managed else f"backend.{synth.config.cluster.namespace}"
+    )  # fmt: skip
+    assert env.pop("BACKEND_TLS", None) == ("true" if managed else None)
     assert env == {
         "PORT": "5000",
-        "BACKEND_HOST": f"backend.{synth.config.cluster.namespace}",
+        "BACKEND_HOST": env["BACKEND_HOST"],
         "BACKEND_PORT": "6379",
         # The only Host the app answers besides its own address: the load balancer's.
         "ALLOWED_HOSTS": {"Fn::GetAtt": [
@@ -299,7 +314,7 @@ def test_tasks_reach_out_only_to_https_and_their_peers(
     synths: dict[str, Synth], variants: Variants
 ) -> None:
     for app in [*synths.values(), variants["worker"]]:
-        for name, service in app.config.services.items():
+        for name, service in app.containers().items():
             template = app.template(name)
             group = task_group(template)["Fn::GetAtt"][0]
             inline = template.find_resources(GROUP)[group]["Properties"]["SecurityGroupEgress"]
@@ -309,8 +324,8 @@ def test_tasks_reach_out_only_to_https_and_their_peers(
                 "AWS::EC2::SecurityGroupEgress", {"Properties": {"GroupId": {"Fn::GetAtt": [group, "GroupId"]}}})  # fmt: skip
             reached = sorted(((r["FromPort"], r["ToPort"], exported(app, r["DestinationSecurityGroupId"]))
                               for r in (e["Properties"] for e in separate.values())), key=str)  # fmt: skip
-            expected = sorted((app.config.services[p].port, app.config.services[p].port,
-                               task_group(app.template(p))) for p in service.connects_to)  # fmt: skip
+            expected = sorted((app.config.services[p].endpoint_port, app.config.services[p].endpoint_port,
+                               peer_group(app, p)) for p in service.connects_to)  # fmt: skip
             # NFS to each volume it mounts, into that volume's mount targets' group.
             storage = app.template("storage") if service.volumes else None
             for volume in service.volumes:
@@ -322,11 +337,12 @@ def test_tasks_reach_out_only_to_https_and_their_peers(
 
 def test_backend_admits_only_frontend_on_its_port(synth: Synth) -> None:
     backend, frontend = synth.template("backend"), synth.template("frontend")
-    # The backend's own stack opens nothing into its own group (its one rule is
-    # into its volume's group, in the storage stack) ...
+    # The backend's own stack opens nothing into its own group (a container's one rule
+    # is into its volume's group, in the storage stack; a managed engine has none) ...
     own = {"Fn::GetAtt": [Match.string_like_regexp("^SecurityGroup"), "GroupId"]}
     backend.resource_properties_count_is(INGRESS, {"GroupId": own}, 0)
-    backend.resource_properties_count_is(INGRESS, {"FromPort": 2049, "ToPort": 2049}, 1)
+    volumes = 1 if "backend" in synth.containers() else 0
+    backend.resource_properties_count_is(INGRESS, {"FromPort": 2049, "ToPort": 2049}, volumes)
     backend.resource_count_is(GROUP, 1)
     backend.has_resource_properties(GROUP, {"SecurityGroupIngress": Match.absent()})
     # ... the frontend's stack holds the one rule into another stack's group: into the
@@ -338,7 +354,7 @@ def test_backend_admits_only_frontend_on_its_port(synth: Synth) -> None:
         "GroupId": into, "IpProtocol": "tcp", "FromPort": 6379, "ToPort": 6379,
         "SourceSecurityGroupId": task_group(frontend),
     })  # fmt: skip
-    assert exported(synth, into.as_object(), "backend") == task_group(backend)
+    assert exported(synth, into.as_object(), "backend") == peer_group(synth, "backend")
 
 
 def test_only_the_load_balancer_reaches_the_frontend(synth: Synth) -> None:
@@ -427,6 +443,14 @@ def test_autoscaling_follows_config(synth: Synth) -> None:
     })  # fmt: skip
 
 
+def peer_group(synth: Synth, name: str) -> Any:
+    """The security group consumers of ``name`` reach: its tasks', or its managed engine's."""
+    if name in synth.containers():
+        return task_group(synth.template(name))
+    (group,) = synth.template(name).find_resources(GROUP)
+    return {"Fn::GetAtt": [group, "GroupId"]}
+
+
 def test_prod_differs_from_dev_as_the_yaml_says(synths: dict[str, Synth]) -> None:
     dev, prod = synths["dev"], synths["prod"]
     dev.template("network").resource_count_is(NAT, 0)
@@ -442,14 +466,18 @@ def test_prod_differs_from_dev_as_the_yaml_says(synths: dict[str, Synth]) -> Non
     dev.template("backend").has_resource(
         LOG_GROUP, {"DeletionPolicy": "Delete", "Properties": {"RetentionInDays": 365}}
     )
-    prod.template("backend").has_resource(
+    prod.template("frontend").has_resource(
         LOG_GROUP, {"DeletionPolicy": "Retain", "Properties": {"RetentionInDays": 365}}
     )
+    # Redis: a container on a volume in dev, ElastiCache Serverless for Valkey in prod.
+    dev.template("backend").resource_count_is(SERVICE, 1)
+    prod.template("backend").resource_count_is(SERVICE, 0)
+    prod.template("backend").resource_count_is("AWS::ElastiCache::ServerlessCache", 1)
 
 
 def test_injected_variables_are_the_reserved_ones(synth: Synth) -> None:
     """What the wiring sets in a container is what the config rules keep users from setting."""
-    for name, svc in synth.config.services.items():
+    for name, svc in synth.containers().items():
         box = container(synth.template(name), name)
         set_here = {e["Name"] for e in [*box.get("Environment", []), *box.get("Secrets", [])]}
         assert set_here - set(svc.environment) <= injected(name, svc).names(), name

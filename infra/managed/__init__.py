@@ -1,0 +1,1 @@
+"""Managed engines that replace a service's container."""

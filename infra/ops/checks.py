@@ -136,10 +136,32 @@ def traffic_shift_rewired(diff: Diff) -> Iterator[Finding]:
             yield Finding(change, REWIRED)
 
 
+# The resources a managed engine (infra/managed) keeps its data in.
+MANAGED_TYPES = {
+    "AWS::ElastiCache::ServerlessCache": "ElastiCache Serverless",
+    "AWS::RDS::DBCluster": "Aurora",
+}
+MOVED = (
+    "takes over from the service's container: the container's data does not move with it "
+    "(copy it over first: README, Managed backends)"
+)
+
+
+def container_to_managed(diff: Diff) -> Iterator[Finding]:
+    """A service whose container goes and a managed engine comes in its stack (prod's
+    Redis to Valkey): the data moves only if someone moves it."""
+    gone = {c.stack for c in diff.resources
+            if c.type == "AWS::ECS::Service" and c.action == "remove"}  # fmt: skip
+    for change in diff.resources:
+        if change.action == "add" and change.type in MANAGED_TYPES and change.stack in gone:
+            yield Finding(change, MOVED)
+
+
 CHECKS: tuple[Check, ...] = (
     stateful_replaced_or_removed,
     service_connect_switched,
     traffic_shift_rewired,
+    container_to_managed,
 )
 
 

@@ -103,6 +103,7 @@ def estimate(templates: Mapping[str, Mapping[str, Any]], prices: Prices) -> list
         services = _services(stack, resources)
         lines += _fargate(stack, services, prices)
         lines += _efs(stack, resources, prices)
+        lines += _managed(stack, resources, prices)
         by_type: dict[str, list[Mapping[str, Any]]] = {}
         for resource in resources.values():
             by_type.setdefault(resource["Type"], []).append(resource.get("Properties", {}))
@@ -296,6 +297,32 @@ def _efs(stack: str, resources: Mapping[str, Any], prices: Prices) -> list[Line]
     return lines
 
 
+# ElastiCache Serverless bills at least this much data stored, in GB (Valkey's minimum).
+VALKEY_MIN_GB = 0.1
+
+
+def _managed(stack: str, resources: Mapping[str, Any], prices: Prices) -> list[Line]:
+    """What a managed engine costs when idle: a serverless Valkey cache's minimum data
+    storage; an Aurora Serverless v2 writer's minimum capacity (0 when it may pause).
+    Their usage (ECPUs, data above the minimum, ACUs above it, storage, I/O, backups)
+    is in the price file's list of what is not included."""
+    lines = []
+    for logical_id, resource in resources.items():
+        props = resource.get("Properties", {})
+        name = _service_name(stack, resource, logical_id)
+        if resource["Type"] == "AWS::ElastiCache::ServerlessCache":
+            monthly = VALKEY_MIN_GB * prices.hourly("elasticache_valkey_gb_hour")
+            lines.append(Line(stack, f"ElastiCache Serverless {name}", 1, monthly,
+                              f"{VALKEY_MIN_GB:g} GB minimum"))  # fmt: skip
+        elif resource["Type"] == "AWS::RDS::DBCluster":
+            scaling = props.get("ServerlessV2ScalingConfiguration", {})
+            acu = float(scaling.get("MinCapacity", 0))
+            monthly = acu * prices.hourly("aurora_serverless_v2_acu_hour")
+            lines.append(Line(stack, f"Aurora Serverless v2 {name}", 1, monthly,
+                              f"{acu:g} ACU minimum"))  # fmt: skip
+    return lines
+
+
 def _service_name(stack: str, service: Mapping[str, Any], logical_id: str) -> str:
     tags = {t["Key"]: t["Value"] for t in service.get("Properties", {}).get("Tags", [])}
     return str(tags.get("service") or stack.rsplit("-", 1)[-1] or logical_id)
@@ -305,8 +332,8 @@ def total(lines: list[Line]) -> float:
     return sum(line.monthly for line in lines)
 
 
-ORDER = ("Fargate", "EFS", "load balancer", "NAT", "public IPv4", "interface", "gateway",
-         "secrets", "KMS", "alarm", "dashboard")  # fmt: skip
+ORDER = ("Fargate", "EFS", "ElastiCache", "Aurora", "load balancer", "NAT", "public IPv4",
+         "interface", "gateway", "secrets", "KMS", "alarm", "dashboard")  # fmt: skip
 
 
 def item_order(item: str) -> tuple[int, str, bool]:

@@ -29,6 +29,9 @@ STATEFUL_TYPES = frozenset({
     "AWS::S3::Bucket",
     "AWS::EFS::FileSystem",
     "AWS::EFS::AccessPoint",
+    # Managed engines hold the data themselves.
+    "AWS::ElastiCache::ServerlessCache",
+    "AWS::RDS::DBCluster",
 })  # fmt: skip
 # In a stateful service's stack, a new task definition or service restarts it.
 STATEFUL_SERVICE_TYPES = frozenset({"AWS::ECS::Service", "AWS::ECS::TaskDefinition"})

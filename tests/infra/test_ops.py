@@ -13,6 +13,7 @@ import yaml
 
 from infra.__main__ import main
 from infra.config import load_with_origins
+from infra.config.model import MANAGED_SERVICE_KEYS
 from infra.ops import cost, cost_report
 from infra.ops.show import annotated_yaml
 from infra.paths import CONFIG_DIR, ROOT
@@ -62,17 +63,21 @@ def test_config_show_names_where_each_value_came_from() -> None:
     assert origin_of(text, "desired_count: 3") == (
         f"environment variable {variable} (ignored: autoscaling)"
     )
-    assert origin_of(text, "desired_count: 1") == "config/base.yaml"  # the backend's
+    assert origin_of(text, "engine: valkey") == "config/prod.yaml"  # the backend, managed
     assert origin_of(text, "cidr:") == "config/base.yaml"
     assert origin_of(text, "cpu_percent: 60") == "config/prod.yaml"  # inside a prod-only mapping
     assert origins_of(text, "exec: false") == {"default"}  # not set anywhere
     assert origins_of(text, "interval_seconds: 30") == {"default"}
     # The annotated text is still the config, as YAML, less the keys nobody set
     # that hold nothing.
-    hidden = left_out(yaml.safe_load(text), config.model_dump(mode="json"))
+    # A managed service shows only the keys it has (no container).
+    dump = config.model_dump(mode="json")
+    dump["services"]["backend"] = {k: v for k, v in dump["services"]["backend"].items()
+                                   if k in MANAGED_SERVICE_KEYS}  # fmt: skip
+    hidden = left_out(yaml.safe_load(text), dump)
     assert {(".".join(path), value) for path, value in hidden} >= {
-        ("account", "null"), ("services.backend.public", "null"),
-        ("services.backend.secrets", "{}"), ("services.frontend.image", "null"),
+        ("account", "null"), ("services.frontend.secrets", "{}"),
+        ("services.frontend.image", "null"),
     }  # fmt: skip
     assert all(value in ("null", "[]", "{}") and origins.source(path) == "default"
                for path, value in hidden)  # fmt: skip
@@ -132,31 +137,33 @@ def test_cost_matches_a_hand_computed_estimate(synths: dict[str, Synth]) -> None
     # By hand, from prices.yaml: 730 hours; x86 Fargate 0.04048/vCPU-h, 0.004445/GB-h;
     # ARM 0.03238, 0.00356; x86 on Spot 0.01334053, 0.00146489.
     assert monthly == {
-        "Fargate backend": round(1 * (0.25 * 0.03238 + 0.5 * 0.00356) * 730, 4),  # 7.2088, ARM
         # autoscaling min 2: the on-demand base of 1, the other on Spot
         "Fargate frontend": round(1 * (0.25 * 0.04048 + 0.5 * 0.004445) * 730, 4),  # 9.0100
         "Fargate frontend (Spot)": round(1 * (0.25 * 0.01334053 + 0.5 * 0.00146489) * 730, 4),
-        "EFS redis-data": 1 * 0.30,  # storage.volumes.redis-data.size_gb: 1, per GB-month
+        # Managed Valkey: the 100 MB of data a serverless cache bills at least, 0.084/GB-h.
+        "ElastiCache Serverless backend": round(0.1 * 0.084 * 730, 4),  # 6.132
         "load balancer (application)": round(0.0225 * 730, 4),  # 16.425
         "NAT gateways": round(2 * 0.045 * 730, 4),  # 65.70
         "public IPv4 addresses": round(4 * 0.005 * 730, 4),  # 2 NAT EIPs + 2 ALB zones: 14.60
         "gateway endpoints (S3)": 0.0,
-        "secrets": 0.40,
-        # One per stack with log groups (network, cluster, 2 services), and the alarm topic's.
-        "KMS keys": 5 * 1.00,
-        # backend: tasks (desired, running), cpu, memory; frontend, its canary's two target
-        # groups: tasks 2, cpu, memory, 5xx % (requests and 5xx of each) 4, load balancer
-        # 5xx 1, p99 2, unhealthy 2.
-        "alarm metrics": round((4 + 13) * 0.10, 4),
+        "secrets": 0.40,  # the cache's password
+        # One per stack with log groups (network, cluster, frontend), and the alarm topic's.
+        "KMS keys": 4 * 1.00,
+        # backend: throttled 1; frontend, its canary's two target groups: tasks 2, cpu,
+        # memory, 5xx % (requests and 5xx of each) 4, load balancer 5xx 1, p99 2, unhealthy 2.
+        "alarm metrics": round((1 + 13) * 0.10, 4),
         "dashboards": 3.00,
     }
-    assert cost.total(list(lines.values())) == pytest.approx(126.313107, abs=1e-6)
+    assert cost.total(list(lines.values())) == pytest.approx(123.636, abs=1e-3)
     assert lines["Fargate frontend (Spot)"].quantity == "1 x 0.25 vCPU, 0.5 GB"
-    assert lines["EFS redis-data"].quantity == "1 x 1 GB"
-    # Dev: no NAT; the ALB's two zones and each task (backend, frontend) hold an address.
+    assert lines["ElastiCache Serverless backend"].quantity == "1 x 0.1 GB minimum"
+    # Dev: no NAT; the ALB's two zones and each task (backend, frontend) hold an address;
+    # Redis runs on ARM64 on its EFS volume.
     dev = cost.by_item(cost.estimate(synths["dev"].templates, prices))
     assert "NAT gateways" not in dev and "Fargate frontend" not in dev
     assert dev["public IPv4 addresses"].count == 4
+    assert dev["Fargate backend"].monthly == pytest.approx((0.25 * 0.03238 + 0.5 * 0.00356) * 730)
+    assert dev["EFS redis-data"].quantity == "1 x 1 GB"
     assert cost.total(list(dev.values())) == pytest.approx(51.195, abs=0.01)
     # The key cost reads is the one the storage stack writes (cost does not import the CDK).
     assert cost.COST_METADATA == COST_METADATA
@@ -259,7 +266,7 @@ def test_cost_tables(synths: dict[str, Synth]) -> None:
         *([item, line.quantity, f"{line.monthly:,.2f}"] for item, line in prod.items()),
         ["total", "", f"{cost.total(lines['prod']):,.2f}"],
     ]
-    assert ["EFS redis-data", "1 x 1 GB", "0.30"] in one.rows
+    assert ["ElastiCache Serverless backend", "1 x 0.1 GB minimum", "6.13"] in one.rows
     both = cost_report.as_table(lines, prices)
     assert (both.headers, both.right) == (["item", "dev USD/month", "prod USD/month"], (1, 2))
     totals = {env: round(cost.total(found), 2) for env, found in lines.items()}
@@ -289,7 +296,7 @@ def test_cost_cli(
     assert lines[1].split() == ["item", "quantity", "USD/month"]
     expected = cost.total(cost.estimate(synths["dev"].templates, cost.Prices.load()))
     assert lines[-2].split() == ["total", f"{expected:,.2f}"]
-    assert lines[-1].startswith("not included: data transfer")
+    assert lines[-1].startswith("not included: ") and "data transfer" in lines[-1]
 
     def fails(*args: str) -> str:
         assert main(["cost", *args]) == 2

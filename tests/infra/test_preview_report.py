@@ -12,6 +12,7 @@ from infra.config import AppConfig, load_config
 from infra.ops import cost
 from infra.ops.checks import (
     CHECKS,
+    MOVED,
     Finding,
     run_checks,
     service_connect_switched,
@@ -346,3 +347,17 @@ def test_a_block_removed_beside_a_changed_value_is_shown(
             "added: DeploymentConfiguration.Alarms; removed: "
             "DeploymentConfiguration.CanaryConfiguration; changed: LoadBalancers"
             ) in capsys.readouterr().out.splitlines()  # fmt: skip
+
+
+def test_a_container_replaced_by_a_managed_engine_is_a_data_move() -> None:
+    """prod's Redis container to managed Valkey: the cache comes empty."""
+    backend = "timestamper-dev-backend"
+    service = change(backend, "Service", "AWS::ECS::Service", "remove", stateful=True)
+    cache = change(backend, "Valkey/Cache", "AWS::ElastiCache::ServerlessCache", "add",
+                   stateful=True)  # fmt: skip
+    found = run_checks(diff(service, cache))
+    assert [(f.change.name, f.message) for f in found if f.change is cache] == [
+        ("Valkey/Cache", MOVED)]  # fmt: skip
+    assert "copy it over first" in MOVED
+    # A managed engine alone (a new service) moves nothing.
+    assert not [f for f in run_checks(diff(cache)) if f.message == MOVED]

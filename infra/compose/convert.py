@@ -11,7 +11,7 @@ them), which have a generated password. Then each service's keys
 from __future__ import annotations
 
 import re
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from graphlib import CycleError, TopologicalSorter
 from itertools import combinations
@@ -26,6 +26,8 @@ from infra.compose.fit import (
     name_problem,
 )
 from infra.compose.keys import EXTENSION_DROPPED, extension_verdict
+from infra.compose.managed import apply as apply_managed
+from infra.compose.managed import managed_in_prod
 from infra.compose.project import Project
 from infra.compose.report import Report, Verdict
 from infra.compose.service import Plan, service_body
@@ -49,7 +51,12 @@ class Imported:
     report: Report
 
 
-def convert(project: Project, app: str | None = None, public: Iterable[str] = ()) -> Imported:
+def convert(
+    project: Project,
+    app: str | None = None,
+    public: Iterable[str] = (),
+    managed: Mapping[str, str] | None = None,
+) -> Imported:
     """The config of ``project``; refusals are in the report (nothing is meant to be
     written when there are any)."""
     report = Report()
@@ -112,6 +119,10 @@ def convert(project: Project, app: str | None = None, public: Iterable[str] = ()
         dev["services"] = spot
     origins = {names[s]: "{}:{}".format(*sources.line_of_service(s)) for s in services}
     files = {"base": base, "dev": dev, "prod": _prod(plan, bodies, retention)}
+    images = {s: project.services[s].get("image") for s in services}
+    where = {s: sources.at(("services", s, "image")) for s in services}
+    chosen = managed_in_prod(managed or {}, images, names, where, report)
+    apply_managed(chosen, files, plan.mounts, names)
     return Imported(files=files, origins=origins, report=report)
 
 

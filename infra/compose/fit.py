@@ -115,6 +115,16 @@ def image_owner(image: str | None) -> str | None:
     return known.owner_for(image) if known else APP_IMAGE_OWNERS.get(_repository(image))
 
 
+def engine_repository(image: str | None) -> str | None:
+    """The engine a known database or cache ``image`` runs, by the name of its official
+    repository (``bitnami/postgresql:16`` -> ``postgres``); None for other images."""
+    if not known_image(image):
+        return None
+    assert image is not None
+    repository = _repository(image)
+    return _ALIASES.get(repository, repository)
+
+
 def known_image(image: str | None) -> KnownImage | None:
     """The database or cache ``image`` is (``bitnami/postgresql:16``, ``redis:7-alpine``
     ...), by its repository's last path part."""

@@ -15,6 +15,7 @@ import tempfile
 from pathlib import Path
 
 from infra.compose.convert import Imported, convert
+from infra.compose.managed import parse_managed
 from infra.compose.output import render
 from infra.compose.project import ComposeError, label, load
 from infra.config import ConfigError, load_config
@@ -50,6 +51,12 @@ def add_import_arguments(parser: argparse.ArgumentParser) -> None:
         help="services to expose through a load balancer, databases too",
     )
     parser.add_argument(
+        "--managed",
+        default="",
+        metavar="SVC=ENGINE,...",
+        help="services prod runs as managed engines (valkey, postgres); dev keeps the container",
+    )
+    parser.add_argument(
         "--profile", action="append", default=[], help="a compose profile to activate (repeatable)"
     )
     parser.add_argument("--force", action="store_true", help="overwrite existing files")
@@ -75,7 +82,12 @@ def run_import(args: argparse.Namespace) -> int:
         )
         return 2
     public = [name.strip() for name in args.public.split(",") if name.strip()]
-    imported = convert(project, args.app, public)
+    try:
+        managed = parse_managed(args.managed)
+    except ValueError as error:
+        print(f"error: {error}", file=sys.stderr)
+        return 2
+    imported = convert(project, args.app, public, managed)
     source = ", ".join(label(f) for f in files)
     print(f"import {source} ({project.compose}): {len(project.services)} services")
     if imported.report.refusals:

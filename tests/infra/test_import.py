@@ -208,6 +208,29 @@ def test_several_files_merge_in_order(run_import: Callable[..., Run]) -> None:
     assert "cpus 1, memory 3221225472 -> the smallest Fargate task that fits" in run.out
 
 
+def test_managed_engines_for_prod(run_import: Callable[..., Run]) -> None:
+    """--managed SVC=ENGINE: prod runs it managed, dev keeps the container; a
+    datastore left as a container is noted; an engine that does not fit is refused."""
+    run = run_import(compose("web-redis"), "--managed", "redis=valkey")
+    assert run.code == 0, run.err
+    assert run.file("prod")["services"]["redis"] == {"managed": "valkey"}
+    assert "image" in run.services["redis"] and "redis" not in (
+        run.file("dev").get("services") or {}
+    )
+    assert "managed: valkey (ElastiCache Serverless for Valkey) replaces the container" in run.out
+    plain = run_import(compose("web-redis"))
+    assert (
+        "prod could run it as ElastiCache Serverless for Valkey: --managed redis=valkey"
+        in plain.out
+    )
+    wrong = run_import(compose("web-redis"), "--managed", "redis=postgres")
+    assert (
+        wrong.code == 2
+        and "cannot move to Aurora Serverless v2 for PostgreSQL; valkey can" in wrong.err
+    )
+    assert run_import(compose("web-redis"), "--managed", "redis=mysql").code == 2
+
+
 def test_extends_and_profiles(run_import: Callable[..., Run]) -> None:
     run = run_import(compose("extends"))
     assert run.code == 0, run.err
@@ -314,8 +337,10 @@ def test_the_project_s_own_compose_file_round_trips(
 ) -> None:
     """Imported, compose.yaml synthesizes to the shipped config's stacks and
     security-group rules in both envs."""
-    run = run_import(str(ROOT / "compose.yaml"), "--app", "timestamper")
+    run = run_import(str(ROOT / "compose.yaml"), "--app", "timestamper",
+                     "--managed", "backend=valkey")  # fmt: skip
     assert run.code == 0, run.err
+    assert run.file("prod")["services"]["backend"] == {"managed": "valkey"}
     for env, shipped in synths.items():
         config = load_config(env, run.folder, environ={})
         imported = synthesize(config, tmp_path / f"cdk-{env}", control_tower=False)

@@ -201,6 +201,13 @@ def _service_name(config: AppConfig, name: str | None) -> str:
         raise AwsError(f"name a service of {config.env}: {known}")
     if name not in config.services:
         raise AwsError(f"unknown service {name!r}; the services of {config.env} are: {known}")
+    managed = config.services[name].managed
+    if managed is not None:
+        from infra.config.engines import ENGINES
+
+        raise AwsError(f"{name} is {ENGINES[managed.engine].title} in {config.env}: no "
+                       "container to read logs of or exec into; its graphs and alarms are "
+                       "on the env's dashboard")  # fmt: skip
     return name
 
 

@@ -82,7 +82,8 @@ def collect(aws: Aws, config: AppConfig) -> list[Part]:
     for part in config.stack_parts():
         name = config.stack_name(part)
         stack = aws.stack(name)
-        is_service = part in config.services
+        # A managed engine (prod's Valkey) has no ECS service to look at.
+        is_service = part in config.services and config.services[part].managed is None
         outputs = stack.outputs if stack is not None else {}
         service = None
         if is_service and {"ServiceArn", "ClusterName"} <= outputs.keys():

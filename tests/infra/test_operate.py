@@ -300,6 +300,14 @@ def test_status_names_what_is_not_healthy(
     assert "target group frontend-tg: empty" in out
 
 
+def test_a_managed_service_has_no_logs_or_shell_to_open(capsys: pytest.CaptureFixture[str]) -> None:
+    """Prod's backend is managed Valkey: said before any AWS call, exit 2."""
+    for command in ("logs", "exec"):
+        code, _, err = cli(capsys, command, "--env", "prod", "backend")
+        assert code == 2
+        assert "backend is ElastiCache Serverless for Valkey in prod: no container" in err
+
+
 def test_status_decisions_on_small_inputs() -> None:
     def part(stack_status: str = "UPDATE_COMPLETE", service: status.Service | None = None,
              outputs: dict[str, str] | None = None) -> status.Part:  # fmt: skip

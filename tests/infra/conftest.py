@@ -183,6 +183,13 @@ def with_managed_postgres(base: dict[str, Any]) -> None:
     base["services"]["frontend"]["connects_to"].append("db")
 
 
+def with_managed_valkey(dev: dict[str, Any]) -> None:
+    """dev.yaml with its backend managed Valkey (its container's volume list gone)."""
+    dev["services"]["backend"] = {"managed": {"engine": "valkey", "max_storage_gb": 2,
+                                              "backup_retention_days": 0}}  # fmt: skip
+    del dev["storage"]["volumes"]
+
+
 def without_canary(prod: dict[str, Any]) -> None:
     """prod.yaml with its frontend deploying rolling, as a shared balancer's services do."""
     del prod["services"]["frontend"]["deployment"]
@@ -198,7 +205,8 @@ VARIANTS: dict[str, tuple[str, dict[str, Edit]]] = {
     "worker": ("dev", {"base": with_readme_services}),
     # Aurora Serverless v2 for PostgreSQL beside prod's Valkey, and in dev.
     "postgres": ("prod", {"base": with_managed_postgres}),
-    "postgres-dev": ("dev", {"base": with_managed_postgres}),
+    # ... and in dev, with its Redis as Valkey too (both destroyed with their stacks).
+    "postgres-dev": ("dev", {"base": with_managed_postgres, "dev": with_managed_valkey}),
     # The frontend and an admin service behind one shared load balancer, in prod (NAT).
     "shared": ("prod", {"base": with_shared_load_balancer, "prod": without_canary}),
     # Account, region and three zones pinned.

@@ -69,6 +69,21 @@ def test_dev_keeps_redis_in_a_container_on_its_volume(synths: dict[str, Synth]) 
     assert dev.stacks.storage is not None
 
 
+def test_a_dev_valkey_goes_with_its_stack_and_keeps_no_snapshots(variants: Variants) -> None:
+    dev = variants["postgres-dev"]
+    backend = dev.template("backend")
+    backend.has_resource(CACHE, {
+        "DeletionPolicy": "Delete",
+        "Properties": {"ServerlessCacheName": "timestamper-dev-backend",
+                       "SnapshotRetentionLimit": Match.absent(),
+                       "DailySnapshotTime": Match.absent(),
+                       "CacheUsageLimits": {"DataStorage": {"Unit": "GB", "Maximum": 2}}}})  # fmt: skip
+    names = {a["Properties"]["AlarmName"]
+             for a in backend.find_resources("AWS::CloudWatch::Alarm").values()}  # fmt: skip
+    assert names == {"timestamper-dev-backend-throttled", "timestamper-dev-backend-storage-high"}
+    assert dev.stacks.storage is None  # nothing mounts a volume any more
+
+
 def test_aurora_postgres_scales_to_zero_and_is_kept_in_prod(variants: Variants) -> None:
     for name, deleted in (("postgres", False), ("postgres-dev", True)):
         synth = variants[name]

@@ -12,8 +12,11 @@ from redis.retry import Retry
 
 from settings import Settings
 
-COUNT_KEY = "visits:count"
-RECENT_KEY = "visits:recent"
+# One hash tag ({visits}) puts both keys in one cluster slot: a managed Valkey
+# (ElastiCache Serverless) runs in cluster mode, where one MULTI/EXEC may only
+# touch keys of one slot (CROSSSLOT otherwise).
+COUNT_KEY = "{visits}:count"
+RECENT_KEY = "{visits}:recent"
 
 
 @dataclass(frozen=True)

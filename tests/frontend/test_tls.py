@@ -46,6 +46,18 @@ def test_visits_go_over_tls_and_the_certificate_is_checked(
             assert get(web, "/")[0] == 503
 
 
+def test_a_certificate_for_another_host_is_refused(tmp_path: Path) -> None:
+    """The host name is checked too: a valid certificate of another name is no good."""
+    elsewhere = Certificate.make(tmp_path, names="DNS:elsewhere.example")
+    log = tmp_path / "gunicorn.log"
+    with RedisServer(password=PASSWORD, tls=elsewhere) as server:
+        env = {**env_for(server), "BACKEND_PASSWORD": PASSWORD, "BACKEND_TLS": "true",
+               "SSL_CERT_FILE": str(elsewhere.ca)}  # fmt: skip
+        with Gunicorn(env=env, workers=1, log=log) as web:
+            assert get(web, "/")[0] == 503
+    assert "IP address mismatch" in log.read_text()
+
+
 def test_backend_tls_takes_true_or_false_only() -> None:
     import settings
 
@@ -53,3 +65,22 @@ def test_backend_tls_takes_true_or_false_only() -> None:
     assert settings.Settings.from_env({}).backend_tls is False
     with pytest.raises(ValueError, match="BACKEND_TLS: 'yes' is not true or false"):
         settings.Settings.from_env({"BACKEND_TLS": "yes"})
+
+
+def test_visits_work_on_a_redis_in_cluster_mode(tmp_path: Path) -> None:
+    """ElastiCache Serverless runs in cluster mode: one MULTI/EXEC may touch keys of one
+    slot only (CROSSSLOT otherwise). The frontend's keys share one."""
+    with RedisServer(password=PASSWORD, cluster=tmp_path) as server:
+        env = {**env_for(server), "BACKEND_PASSWORD": PASSWORD}
+        with Gunicorn(env=env, workers=1) as web:
+            for _ in range(3):
+                assert get(web, "/")[0] == 200
+            status, _, body = get(web, "/api/visits")
+            assert status == 200 and json.loads(body)["count"] == 3
+        client = redis.Redis(port=server.port, password=PASSWORD)
+        # Two keys of different slots in one transaction: what the old names did.
+        pipe = client.pipeline(transaction=True)
+        pipe.incr("visits:count")
+        pipe.lpush("visits:recent", "x")
+        with pytest.raises(redis.ResponseError, match="hash to the same slot"):
+            pipe.execute()

@@ -60,15 +60,16 @@ class Certificate:
     key: Path
 
     @classmethod
-    def make(cls, folder: Path) -> Certificate:
-        """New keys and certificates in ``folder``, through the openssl program."""
+    def make(cls, folder: Path, names: str = "DNS:localhost,IP:127.0.0.1") -> Certificate:
+        """New keys and certificates in ``folder``, through the openssl program; the
+        server's for ``names`` (openssl's subjectAltName list)."""
         openssl = shutil.which("openssl")
         if openssl is None:
             raise RuntimeError("openssl is not installed (apt-get install openssl)")
         ca, ca_key = folder / "ca.pem", folder / "ca.key"
         cert, key, request = folder / "server.pem", folder / "server.key", folder / "server.csr"
         san = folder / "san.cnf"
-        san.write_text("subjectAltName=DNS:localhost,IP:127.0.0.1\n")
+        san.write_text(f"subjectAltName={names}\n")
 
         def run(*args: str) -> None:
             subprocess.run([openssl, *args], check=True, capture_output=True)
@@ -89,14 +90,23 @@ class RedisServer:
     watch Redis go away and come back at the same address.
     """
 
-    def __init__(self, password: str | None = None, tls: Certificate | None = None) -> None:
-        """``tls``: serve TLS only, with this certificate (no plain port)."""
+    def __init__(
+        self,
+        password: str | None = None,
+        tls: Certificate | None = None,
+        cluster: Path | None = None,
+    ) -> None:
+        """``tls``: serve TLS only, with this certificate (no plain port). ``cluster``: a
+        folder for its node file; run in cluster mode as one node owning every slot (as
+        ElastiCache Serverless does behind its endpoint: keys of one transaction must
+        share a slot)."""
         binary = shutil.which("redis-server")
         if binary is None:
             raise RuntimeError("redis-server is not installed (apt-get install redis-server)")
         self.binary = binary
         self.password = password
         self.tls = tls
+        self.cluster = cluster
         self.port = free_port()
         self.process: subprocess.Popen[bytes] | None = None
 
@@ -116,13 +126,29 @@ class RedisServer:
         ]
         if self.password:
             args += ["--requirepass", self.password]
+        if self.cluster is not None:
+            # The bus port is the port + 10000 unless given: past 65535, or taken.
+            args += ["--cluster-enabled", "yes", "--cluster-port", str(free_port()),
+                     "--cluster-config-file", str(self.cluster / f"nodes-{self.port}.conf")]  # fmt: skip
         if self.tls is not None:
             args[1:3] = ["--port", "0", "--tls-port", str(self.port)]
             args += ["--tls-cert-file", str(self.tls.cert), "--tls-key-file", str(self.tls.key),
                      "--tls-ca-cert-file", str(self.tls.ca), "--tls-auth-clients", "no"]  # fmt: skip
         self.process = subprocess.Popen(args, stdout=subprocess.DEVNULL)
         wait_until(lambda: _port_open(self.port), 10, f"redis-server on port {self.port}")
+        if self.cluster is not None:
+            self._own_every_slot()
         return self
+
+    def _own_every_slot(self) -> None:
+        """A fresh cluster node serves nothing until slots are assigned."""
+        import redis
+
+        client = redis.Redis(port=self.port, password=self.password)
+        if client.cluster("info").get("cluster_state") != "ok":
+            client.execute_command("CLUSTER", "ADDSLOTSRANGE", 0, 16383)
+        wait_until(lambda: client.cluster("info").get("cluster_state") == "ok", 10,
+                   f"redis cluster on port {self.port}")  # fmt: skip
 
     def stop(self) -> None:
         """Kill it outright, as a crashed or replaced task would vanish."""

@@ -121,7 +121,9 @@ def convert(
     files = {"base": base, "dev": dev, "prod": _prod(plan, bodies, retention)}
     images = {s: project.services[s].get("image") for s in services}
     where = {s: sources.at(("services", s, "image")) for s in services}
-    chosen = managed_in_prod(managed or {}, images, names, where, report)
+    chosen = managed_in_prod(
+        managed or {}, images, names, where, report, environments, ecs_hosts, sources
+    )
     apply_managed(chosen, files, plan.mounts, names)
     return Imported(files=files, origins=origins, report=report)
 

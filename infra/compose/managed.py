@@ -6,8 +6,10 @@ from collections.abc import Iterable, Mapping
 from typing import Any
 
 from infra.compose.fit import engine_repository
+from infra.compose.hosts import Rewritten
 from infra.compose.report import Report, Verdict
 from infra.config.engines import ENGINES
+from infra.config.injected import peer_variables
 
 # The engine a known image's data can move to, by the image's kind and repository.
 ENGINE_OF = {"redis": "valkey", "valkey": "valkey", "postgres": "postgres", "postgis": "postgres"}
@@ -32,9 +34,19 @@ def managed_in_prod(
     names: Mapping[str, str],
     where: Mapping[str, str],
     report: Report,
+    environments: Mapping[str, Mapping[str, Rewritten]],
+    hosts: Mapping[str, str],
+    sources: Any,
 ) -> dict[str, str]:
     """The config names and engines of the services ``asked`` makes managed in prod,
-    each checked against its image; a note on each datastore that could be, but is not."""
+    each checked against its image and its consumers; a note on each datastore that
+    could be, but is not.
+
+    A consumer that names the service's host in a variable of its own (gitea's
+    ``GITEA__database__HOST``) would not reach it in prod: a managed engine has its
+    own endpoint, given only as ``<NAME>_HOST``; that is refused. Users and databases
+    the container's image would create (``POSTGRES_USER``, ``POSTGRES_DB``) are noted:
+    Aurora makes only its master user and the ``postgres`` database."""
     chosen: dict[str, str] = {}
     for service, engine in asked.items():
         if service not in images:
@@ -47,6 +59,30 @@ def managed_in_prod(
                        f"{images[service]} cannot move to {ENGINES[engine].title}"
                        f"{f'; {fits} can' if fits else ''}")  # fmt: skip
             continue
+        # <NAME>_HOST and _PORT are the infrastructure's (the import drops them): fine.
+        injected = peer_variables(names[service])
+        literal = [
+            (consumer, variable)
+            for consumer, variables in environments.items()
+            for variable, value in variables.items()
+            if service in value.peers and variable not in (injected.host, injected.port)
+        ]
+        for consumer, variable in literal:
+            report.add(Verdict.REFUSED, sources.at(("services", consumer, "environment",
+                                                    variable)), consumer,
+                       f"environment.{variable}", f"names {hosts[service]}, which {service} "
+                       "does not have once managed: the app must read "
+                       f"{service.upper().replace('-', '_')}_HOST and _PORT (or leave "
+                       f"{service} a container: drop --managed {service}=...)")  # fmt: skip
+        if literal:
+            continue
+        own = {k: v.value for k, v in environments.get(service, {}).items()}
+        for variable in ("POSTGRES_USER", "POSTGRES_DB"):
+            if engine == "postgres" and own.get(variable) not in (None, "postgres"):
+                report.add(Verdict.NOTE, where[service], service, f"environment.{variable}",
+                           f"{own[variable]}: Aurora makes only the postgres user and "
+                           "database; create this one after the first deploy (psql over "
+                           "TLS with the master password)")  # fmt: skip
         chosen[names[service]] = engine
         report.add(Verdict.MAPPED, where[service], service, "image",
                    f"-> prod.yaml: managed: {engine} ({ENGINES[engine].title}) replaces the "

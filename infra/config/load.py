@@ -23,7 +23,7 @@ from pydantic_settings import (
 
 from infra.config.errors import ConfigError
 from infra.config.files import Document, read
-from infra.config.model import ENV_PREFIX, MANAGED_SERVICE_KEYS, AppConfig, long_form
+from infra.config.model import ENV_PREFIX, KEPT_UNDER_MANAGED, AppConfig, long_form
 from infra.config.origins import Origins, error_path, pydantic_line
 from infra.config.rules import check_rules, partial_rules
 from infra.paths import BASE_FILE, CONFIG_DIR
@@ -59,7 +59,7 @@ class _YamlFile(YamlConfigSettingsSource):
         for data in (self.init_kwargs, self.document.data):
             body = data.get("services", {}).get(service) if isinstance(data, dict) else None
             if isinstance(body, dict):
-                for key in set(body) - MANAGED_SERVICE_KEYS:
+                for key in set(body) - KEPT_UNDER_MANAGED:
                     del body[key]
 
 
@@ -187,11 +187,12 @@ def _managed_replaces_container(overrides: Mapping[str, str], files: list[_YamlF
     gave that service are dropped, except those a managed service has. Keys set
     in the same layer or above stay, and the rules refuse them by name."""
     by_variable = {
-        key.upper().split("__")[2].lower()
+        parts[2].lower()
         for key, value in overrides.items()
-        if key.upper().startswith(f"{ENV_PREFIX}SERVICES__") and len(key.split("__")) > 3
-        and key.upper().split("__")[3] == "MANAGED" and value
-    }  # fmt: skip
+        if (parts := key.upper().split("__"))[:2] == [ENV_PREFIX.rstrip("_"), "SERVICES"]
+        and parts[3:] in (["MANAGED"], ["MANAGED", "ENGINE"])
+        and value.strip().lower() not in ("", "null", "none")
+    }
     layers = [by_variable, *(f.managed_services() for f in files)]
     # Highest first: layer k's files below it are files[k:] (the variables are layer 0).
     for index, managed in enumerate(layers):

@@ -364,9 +364,11 @@ class ManagedConfig(_Strict):
     max_capacity: float | None = Field(None, ge=1, le=256)
 
 
-# The keys a managed service has (its port only to say the engine's): a layer that
-# sets ``managed`` drops every other key lower layers gave the service.
+# The keys a managed service has (its port only to say the engine's).
 MANAGED_SERVICE_KEYS = frozenset({"managed", "port", "auth"})
+# What a layer that sets ``managed`` keeps of what lower layers gave the service (the
+# port too goes: it was the container's, and another engine listens elsewhere).
+KEPT_UNDER_MANAGED = frozenset({"managed", "auth"})
 
 
 # Short forms: a service key written as one text stands for this one key of its
@@ -385,6 +387,7 @@ def _long_form_build(value: object) -> object:
 
 
 def _long_form_managed(value: object) -> object:
+    """``managed: valkey`` as ``managed: {engine: valkey}``."""
     return long_form("managed", value)
 
 

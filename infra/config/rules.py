@@ -12,7 +12,7 @@ from dataclasses import dataclass
 from graphlib import CycleError, TopologicalSorter
 from typing import Any
 
-from infra.config.engines import ENGINE_SETTINGS, ENGINES
+from infra.config.engines import DEFAULT_MAX_ACU, DEFAULT_MIN_ACU, ENGINE_SETTINGS, ENGINES
 from infra.config.errors import Problem
 from infra.config.ingress import rule_priority, rule_text
 from infra.config.injected import injected
@@ -50,6 +50,11 @@ def check_rules(config: AppConfig) -> Iterator[Problem]:
     yield from _storage_rules(config.storage, config.services)
     yield from _id_rules({name: ("services", name) for name in config.services})
     yield from _pinned_region_rules(config)
+    managed = [n for n, s in config.services.items() if s.managed is not None]
+    if managed and config.network.max_azs < 2:
+        yield Problem(("network", "max_azs"), f"{config.network.max_azs}: {managed[0]} is "
+                      "managed, and ElastiCache and Aurora need subnets in 2 zones or "
+                      "more")  # fmt: skip
     yield from _alarm_rules(config.alarms, config.region)
 
 
@@ -188,6 +193,7 @@ def _service_rules(
 def _managed_rules(
     at: tuple[str, ...], svc: ServiceConfig, managed: ManagedConfig
 ) -> Iterator[Problem]:
+    name = str(at[1])
     """A managed engine has no container: no container key, no connects_to; its port is
     the engine's; its settings are the engine's and in the ranges it takes."""
     engine = ENGINES[managed.engine]
@@ -195,8 +201,9 @@ def _managed_rules(
         why = (
             "it is what others connect to; a managed engine reaches nothing itself"
             if key == "connects_to"
-            else f"{engine.title} runs no container of yours; remove it where managed is "
-            "set (a file below that one may keep it: managed replaces its container)"
+            else f"{engine.title} runs no container of yours; remove it here, or, if this "
+            "file wants the container, set managed: null in it (a file that sets managed "
+            "replaces the container the files below it give)"
         )
         yield Problem((*at, key), f"not for a managed service: {why}")
     if svc.port is not None and svc.port != engine.port:
@@ -217,9 +224,14 @@ def _managed_rules(
         value = getattr(managed, key)
         if value is not None and value * 2 != int(value * 2):
             yield Problem((*at, key), f"{value}: Aurora capacity goes in steps of 0.5 ACU")
-    low, high = managed.min_capacity, managed.max_capacity
-    if low is not None and high is not None and low > high:
-        yield Problem((*at, "min_capacity"), f"{low} is above max_capacity {high}")
+    low = DEFAULT_MIN_ACU if managed.min_capacity is None else managed.min_capacity
+    high = DEFAULT_MAX_ACU if managed.max_capacity is None else managed.max_capacity
+    if engine.name == "postgres" and low > high:
+        which = "" if managed.max_capacity is not None else " (its default)"
+        yield Problem((*at, "min_capacity"), f"{low:g} is above max_capacity {high:g}{which}")
+    if "--" in name:
+        yield Problem(at[:2], f"{name!r}: AWS names its {engine.title} after the service, and "
+                      "they take no two hyphens in a row; rename it")  # fmt: skip
 
 
 def _capacity_rules(at: tuple[str, ...], svc: ServiceConfig) -> Iterator[Problem]:

@@ -26,6 +26,7 @@ class ManagedMetrics:
 
 def _metric(namespace: str, name: str, dimensions: dict[str, str], statistic: str,
             label: str) -> cloudwatch.Metric:  # fmt: skip
+    """One metric of an engine, per minute as the alarms decide."""
     return cloudwatch.Metric(namespace=namespace, metric_name=name, dimensions_map=dimensions,
                              statistic=statistic, period=PERIOD, label=label)  # fmt: skip
 
@@ -40,8 +41,9 @@ def valkey_metrics(
     throttled = _metric("AWS/ElastiCache", "ThrottledCmds", dims, "Sum", "throttled commands")
 
     def alarms() -> Iterator[AlarmSpec]:
+        limit = " (managed.max_storage_gb)" if config.max_storage_gb is not None else ""
         yield AlarmSpec("throttled", throttled, 1, 5, "The cache throttled commands for 5 "
-                        "minutes: it is at its usage limits (managed.max_storage_gb).")  # fmt: skip
+                        f"minutes: it is at its usage limits{limit} or scaling up.")  # fmt: skip
         if config.max_storage_gb is not None:
             share = thresholds.memory_percent
             yield AlarmSpec("storage-high", stored, config.max_storage_gb * GB * share / 100, 5,
@@ -62,7 +64,7 @@ def postgres_metrics(name: str, cluster_id: str, thresholds: AlarmsConfig) -> Ma
     dims = {"DBClusterIdentifier": cluster_id}
     capacity = _metric("AWS/RDS", "ACUUtilization", dims, "Average", "capacity % of max")
     cpu = _metric("AWS/RDS", "CPUUtilization", dims, "Average", "CPU %")
-    connections = _metric("AWS/RDS", "DatabaseConnections", dims, "Sum", "connections")
+    connections = _metric("AWS/RDS", "DatabaseConnections", dims, "Maximum", "connections")
     share = thresholds.cpu_percent
     alarms = [AlarmSpec("capacity-high", capacity, share, 5, f"The writer used {share} % or "
                         "more of managed.max_capacity for 5 minutes: raise it, or queries "

@@ -45,7 +45,7 @@ class AuroraPostgres(Construct):
         base_name: str,
         vpc: ec2.IVpc,
         logging: LoggingConfig,
-        security_group: ec2.ISecurityGroup,
+        security_group: ec2.SecurityGroup,
         config: ManagedConfig,
         removal: RemovalPolicy,
     ) -> None:
@@ -92,9 +92,9 @@ class AuroraPostgres(Construct):
         acknowledge(
             self.cluster,
             "control-tower::rds_cluster_default_admin_check",
-            f"{MASTER_USER} is the user compose's postgres image starts with, which the "
-            "apps moving here already use; its password is generated (32 characters) and "
-            "only the consumers' security groups reach the cluster.",
+            f"{MASTER_USER} is the user compose's postgres image makes by default; its "
+            "password is generated (30 characters) and only the consumers' security "
+            "groups reach the cluster.",
         )
         if not keep:
             torn_down = (
@@ -117,11 +117,18 @@ class AuroraPostgres(Construct):
                 "exactly that (logs:CreateLogGroup and PutLogEvents on RDSOSMetrics).",
             )
         assert self.cluster.secret is not None  # from_generated_secret makes one
+        # The kept cluster's password and group stay with it; its log group goes with
+        # it in an env that destroys data (the env's log settings keep it otherwise).
+        if keep:
+            secret = self.cluster.node.find_child("Secret")
+            assert isinstance(secret, secretsmanager.Secret)  # the generated credentials
+            secret.apply_removal_policy(RemovalPolicy.RETAIN)
+            security_group.apply_removal_policy(RemovalPolicy.RETAIN)
         self.secret: secretsmanager.ISecret = self.cluster.secret
         self.host: str = self.cluster.cluster_endpoint.hostname
         acknowledge(
             self.cluster.node.find_child("Secret"),
             "AwsSolutions-SMG4",
-            f"No rotation yet: {name}'s consumers read the password once at task start, so "
-            "a rotation must redeploy them; rotate by hand with a deploy.",
+            f"No rotation yet: {name}'s consumers read the password at task start, so a "
+            "rotation must restart them with the cluster's change; do it by hand.",
         )

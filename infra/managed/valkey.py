@@ -41,16 +41,16 @@ class ValkeyCache(Construct):
         name: str,
         base_name: str,
         vpc: ec2.IVpc,
-        security_group: ec2.ISecurityGroup,
+        security_group: ec2.SecurityGroup,
         config: ManagedConfig,
         auth: bool,
         removal: RemovalPolicy,
     ) -> None:
         super().__init__(scope, construct_id)
         self.password = ServicePassword(self, "Password", service=name) if auth else None
-        group = None
+        group = user_resource = None
         if self.password is not None:
-            user = elasticache.CfnUser(
+            user_resource = user = elasticache.CfnUser(
                 self, "User", engine="valkey", user_id=physical_name(f"{base_name}-default",
                 NAME_LIMIT), user_name="default", access_string="on ~* +@all",
                 authentication_mode={"Type": "password",
@@ -79,11 +79,16 @@ class ValkeyCache(Construct):
             description=f"{name}: {ENGINES['valkey'].title}",
             subnet_ids=vpc.select_subnets(subnet_group_name=PRIVATE).subnet_ids,
             security_group_ids=[security_group.security_group_id],
-            snapshot_retention_limit=days or None,
+            # 0 written out: leaving it unset after 7 would keep snapshots on.
+            snapshot_retention_limit=days,
             daily_snapshot_time=SNAPSHOT_TIME if days else None,
             cache_usage_limits=limits,
             user_group_id=group.ref if group is not None else None,
         )
-        self.cache.apply_removal_policy(removal)
+        # What the kept cache needs is kept with it: deleting its group, user or
+        # password under it would fail, or lock clients out.
+        for kept in (self.cache, group, user_resource, self.password, security_group):
+            if kept is not None:
+                kept.apply_removal_policy(removal)
         self.name = physical_name(base_name, NAME_LIMIT)
         self.host: str = self.cache.attr_endpoint_address

@@ -29,6 +29,7 @@ class ServicePassword(secretsmanager.Secret):
         acknowledge(
             self,
             "AwsSolutions-SMG4",
-            "No rotation: the server reads its password once at start, so rotating "
-            "means redeploying it and its clients together; do that by hand.",
+            "No rotation: the server (a Redis task, or a managed cache's user, updated "
+            "only when its template changes) and its clients read it once, so rotating "
+            "means a new value and a deploy of all of them together; by hand.",
         )

@@ -302,7 +302,14 @@ BAD_DEV_YAML = [
     ("services: {db: {managed: {engine: postgres, min_capacity: 0.3}}}",
      "services.db.managed.min_capacity: 0.3: Aurora capacity goes in steps of 0.5 ACU"),
     ("services: {db: {managed: {engine: postgres, min_capacity: 4, max_capacity: 2}}}",
-     "services.db.managed.min_capacity: 4.0 is above max_capacity 2.0"),
+     "services.db.managed.min_capacity: 4 is above max_capacity 2"),
+    ("services: {db: {managed: {engine: postgres, min_capacity: 8}}}",
+     "services.db.managed.min_capacity: 8 is above max_capacity 4 (its default)"),
+    ("network: {max_azs: 1, nat_gateways: 0}\nservices: {db: {managed: postgres}}",
+     "network.max_azs: 1: db is managed, and ElastiCache and Aurora need subnets in 2 zones"),
+    ("services: {my--db: {managed: postgres}}",
+     "services.my--db: 'my--db': AWS names its Aurora Serverless v2 for PostgreSQL after the "
+     "service, and they take no two hyphens in a row"),
     ("services: {db: {managed: {engine: postgres, auth: false}}}",
      "services.db.managed.auth: unknown key"),
     ("services: {db: {managed: postgres, auth: false}}",
@@ -562,6 +569,17 @@ def test_desired_count_with_autoscaling_is_an_advisory_not_a_setting(tmp_path: P
         tmp_path, "services: {frontend: {desired_count: 9, autoscaling: {min: 1, max: 4}}}"
     )
     assert advisories(load_config("dev", outside, environ={})) == [IGNORED.format(1, 4)]
+
+
+def test_managed_by_a_variable_and_what_a_lower_layer_keeps(tmp_path: Path) -> None:
+    """Only a value that names an engine makes a service managed; the container's
+    port goes with the rest of it (another engine listens elsewhere)."""
+    folder = config_dir_with(tmp_path, dev=lambda d: d["storage"].pop("volumes"))
+    for off in ("null",):
+        kept = load_config("dev", folder, environ={"APP_CONFIG__SERVICES__BACKEND__MANAGED": off})
+        assert kept.services["backend"].image is not None, off
+    db = load_config("dev", folder, environ={"APP_CONFIG__SERVICES__BACKEND__MANAGED": "postgres"})
+    assert db.services["backend"].endpoint_port == 5432 and db.services["backend"].port is None
 
 
 def test_spot_past_every_task_is_an_advisory() -> None:

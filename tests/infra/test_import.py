@@ -231,6 +231,29 @@ def test_managed_engines_for_prod(run_import: Callable[..., Run]) -> None:
     assert run_import(compose("web-redis"), "--managed", "redis=mysql").code == 2
 
 
+def test_managed_refuses_a_consumer_that_names_its_host(
+    run_import: Callable[..., Run], tmp_path: Path
+) -> None:
+    """A managed engine has its own endpoint, given only as <NAME>_HOST: an app that
+    names the compose host in a variable of its own would not reach it in prod."""
+    shop = run_import(compose("proxy-app-db"), "--managed", "db=postgres")
+    assert shop.code == 2
+    assert (
+        "services.app.environment.DATABASE_URL: names db.service.local, which db does "
+        "not have once managed: the app must read DB_HOST and _PORT" in shop.err
+    )
+    (tmp_path / "compose.yaml").write_text(
+        "services:\n  app:\n    image: shop/app:1\n    user: '1000'\n    environment:\n"
+        "      DB_HOST: db\n      DB_PORT: '5432'\n    depends_on: [db]\n"
+        "  db:\n    image: postgres:16\n    environment:\n      POSTGRES_USER: shop\n"
+        "      POSTGRES_PASSWORD_FILE: /run/secrets/x\n"
+    )  # fmt: skip
+    fine = run_import(str(tmp_path / "compose.yaml"), "--managed", "db=postgres", "--app", "shop")
+    assert fine.code == 0, fine.err
+    assert fine.file("prod")["services"]["db"] == {"managed": "postgres"}
+    assert "environment.POSTGRES_USER: shop: Aurora makes only the postgres user" in fine.out
+
+
 def test_extends_and_profiles(run_import: Callable[..., Run]) -> None:
     run = run_import(compose("extends"))
     assert run.code == 0, run.err

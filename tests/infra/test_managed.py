@@ -75,7 +75,7 @@ def test_a_dev_valkey_goes_with_its_stack_and_keeps_no_snapshots(variants: Varia
     backend.has_resource(CACHE, {
         "DeletionPolicy": "Delete",
         "Properties": {"ServerlessCacheName": "timestamper-dev-backend",
-                       "SnapshotRetentionLimit": Match.absent(),
+                       "SnapshotRetentionLimit": 0,
                        "DailySnapshotTime": Match.absent(),
                        "CacheUsageLimits": {"DataStorage": {"Unit": "GB", "Maximum": 2}}}})  # fmt: skip
     names = {a["Properties"]["AlarmName"]
@@ -135,7 +135,7 @@ def test_a_managed_layer_replaces_the_container_below_it(tmp_path: Path) -> None
     prod = load_config("prod", environ={})
     backend = prod.services["backend"]
     assert backend.managed is not None and backend.image is None and not backend.volumes
-    assert backend.model_fields_set == {"managed", "port", "auth"}
+    assert backend.model_fields_set == {"managed", "auth"}  # the container's port went too
     # By a variable too (dev without its volume list, which only the container mounts).
     folder = config_dir_with(tmp_path, dev=lambda d: d["storage"].pop("volumes"))
     managed = {"APP_CONFIG__SERVICES__BACKEND__MANAGED": "valkey"}

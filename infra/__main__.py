@@ -205,9 +205,14 @@ def _service_name(config: AppConfig, name: str | None) -> str:
     if managed is not None:
         from infra.config.engines import ENGINES
 
+        logs = (
+            f"; its log: the CloudWatch group /aws/rds/cluster/{config.stack_name(name)}/postgresql"
+            if managed.engine == "postgres"
+            else ""
+        )
         raise AwsError(f"{name} is {ENGINES[managed.engine].title} in {config.env}: no "
                        "container to read logs of or exec into; its graphs and alarms are "
-                       "on the env's dashboard")  # fmt: skip
+                       f"on the env's dashboard{logs}")  # fmt: skip
     return name
 
 

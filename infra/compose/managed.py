@@ -84,6 +84,16 @@ def managed_in_prod(
                            "database; create this one after the first deploy (psql over "
                            "TLS with the master password)")  # fmt: skip
         chosen[names[service]] = engine
+        tls = f"{names[service].upper().replace('-', '_')}_TLS"
+        speaks = (
+            "TLS (and keeps the keys of one transaction in one hash slot: the cache runs in "
+            "cluster mode)"
+            if engine == "valkey"
+            else "TLS (sslmode=require)"
+        )
+        report.add(Verdict.NOTE, where[service], service, "image",
+                   f"prod: its consumers must connect over {speaks}; they get {tls}=true "
+                   "there")  # fmt: skip
         report.add(Verdict.MAPPED, where[service], service, "image",
                    f"-> prod.yaml: managed: {engine} ({ENGINES[engine].title}) replaces the "
                    "container, which dev keeps; its data does not move (README: Managed "

@@ -477,7 +477,11 @@ def mounts_of(services: Mapping[str, ServiceConfig]) -> dict[str, dict[str, str]
 
 def connects_to_graph(services: Mapping[str, ServiceConfig]) -> dict[str, list[str]]:
     """Each service and the services it connects to: the graph deploys follow."""
-    return {name: service.connects_to for name, service in services.items()}
+    # A managed service's connects_to is refused by itself; no cycle reported on top.
+    return {
+        name: [] if service.managed is not None else service.connects_to
+        for name, service in services.items()
+    }
 
 
 class AppConfig(BaseSettings):

@@ -381,8 +381,9 @@ def _storage_rules(
             mounted = ", ".join(sorted(mounts)) or "none"
             yield Problem(
                 ("storage", "volumes", volume),
-                f"no service mounts {volume} (volumes mounted: {mounted}); to keep its "
-                "data while nothing mounts it, give its owner",
+                f"no service mounts {volume} (volumes mounted: {mounted}; a managed service "
+                f"mounts none): remove storage.volumes.{volume}, or give its owner (the "
+                "uid:gid its files belong to, e.g. '999:1000') to keep its file system",
             )
     # Each volume's key: where it is listed, else where it is first mounted.
     where: dict[str, tuple[str, ...]] = {

@@ -318,8 +318,9 @@ def _managed(stack: str, resources: Mapping[str, Any], prices: Prices) -> list[L
             scaling = props.get("ServerlessV2ScalingConfiguration", {})
             acu = float(scaling.get("MinCapacity", 0))
             monthly = acu * prices.hourly("aurora_serverless_v2_acu_hour")
+            paused = " (paused while no connection is open)" if acu == 0 else ""
             lines.append(Line(stack, f"Aurora Serverless v2 {name}", 1, monthly,
-                              f"{acu:g} ACU minimum"))  # fmt: skip
+                              f"{acu:g} ACU minimum{paused}"))  # fmt: skip
     return lines
 
 

@@ -126,7 +126,7 @@ def _resource_line(change: ResourceChange, mark: str) -> tuple[str, str | None]:
     label = f"  {mark} {change.name} ({change.type.split('::', 1)[-1]})"
     revision = change.type in REVISION_TYPES
     if change.replacement:
-        what = "new revision, rolling deploy" if revision else "REPLACE"
+        what = "new revision, the service deploys it" if revision else "REPLACE"
         label += f" {what} ({change.reason})"
     # Red: a removal, a replacement, or a new revision that restarts a stateful service.
     gone = change.action == "remove" or (change.replacement and (change.stateful or not revision))

@@ -148,7 +148,8 @@ BAD_DEV_YAML = [
     ("services: {backend: {user: image}}",
      "services.backend.user: with user: image, set storage.volumes.redis-data.owner to the uid:gid"),
     ("storage: {volumes: {redis-dat: {size_gb: 2}}}",
-     "storage.volumes.redis-dat: no service mounts redis-dat (volumes mounted: redis-data); to keep its data while nothing mounts it, give its owner"),
+     "storage.volumes.redis-dat: no service mounts redis-dat (volumes mounted: redis-data; a "
+     "managed service mounts none): remove storage.volumes.redis-dat, or give its owner"),
     ("storage: {volumes: {redis-data: {owner: '0:0'}}}", "storage.volumes.redis-data.owner: uid 0 is root"),
     ("storage: {volumes: {redis-data: {size_gb: 0}}}", "storage.volumes.redis-data.size_gb: 0"),
     ("storage: {removal_policy: keep}", "storage.removal_policy: 'keep'"),

@@ -167,7 +167,7 @@ def test_a_new_task_definition_is_a_revision_not_a_replacement(
     found = diff(STATELESS_TASK)
     print_human(found, run_checks(found), config, "HEAD", COST)
     lines = capsys.readouterr().out.splitlines()
-    assert "  ~ Task/Definition (ECS::TaskDefinition) new revision, rolling deploy " \
+    assert "  ~ Task/Definition (ECS::TaskDefinition) new revision, the service deploys it " \
         "(create-only Cpu): Cpu 256 -> 512" in lines  # fmt: skip
     assert not any("REPLACE" in line for line in lines), lines
     assert lines[-1] == "exit 1: changes, no warnings"

@@ -156,13 +156,9 @@ def checkov_folders(synths: dict[str, Synth], variants: Variants, scan: Path) ->
     # README's db (its image's user, a writable root, a volume) and worker (secrets, no port).
     worker = variants["worker"].templates
     add("worker", {part: worker[f"timestamper-dev-{part}"] for part in ("db", "worker", "storage")})
-    # Managed engines: prod's Valkey is in the prod folder; Aurora here.
-    postgres = variants["postgres"].templates
-    add("postgres", {part: postgres[f"timestamper-prod-{part}"] for part in ("db", "frontend")})
     # One load balancer shared by two services, each with its rule and target group.
+    # ... and Aurora (prod's Valkey is in the prod folder).
     shared = variants["shared"].templates
-    add(
-        "shared",
-        {part: shared[f"timestamper-prod-{part}"] for part in ("ingress", "frontend", "admin")},
-    )
+    parts = ("ingress", "frontend", "admin", "db")
+    add("shared", {part: shared[f"timestamper-prod-{part}"] for part in parts})
     return folders

@@ -183,6 +183,12 @@ def with_managed_postgres(base: dict[str, Any]) -> None:
     base["services"]["frontend"]["connects_to"].append("db")
 
 
+def with_shared_load_balancer_and_postgres(base: dict[str, Any]) -> None:
+    """Both edits of base.yaml: one synth serves the tests of each."""
+    with_shared_load_balancer(base)
+    with_managed_postgres(base)
+
+
 def with_managed_valkey(dev: dict[str, Any]) -> None:
     """dev.yaml with its backend managed Valkey (its container's volume list gone)."""
     dev["services"]["backend"] = {"managed": {"engine": "valkey", "max_storage_gb": 2,
@@ -203,12 +209,11 @@ TOPIC = "arn:aws:sns:eu-west-1:123456789012:ops-alerts"
 VARIANTS: dict[str, tuple[str, dict[str, Edit]]] = {
     # The README's db and worker, with scratch space, a third peer and more secrets.
     "worker": ("dev", {"base": with_readme_services}),
-    # Aurora Serverless v2 for PostgreSQL beside prod's Valkey, and in dev.
-    "postgres": ("prod", {"base": with_managed_postgres}),
-    # ... and in dev, with its Redis as Valkey too (both destroyed with their stacks).
+    # The frontend and an admin service behind one shared load balancer, in prod (NAT),
+    # and Aurora Serverless v2 for PostgreSQL beside prod's Valkey (one synth for both).
+    "shared": ("prod", {"base": with_shared_load_balancer_and_postgres, "prod": without_canary}),
+    # Aurora and Valkey in dev: destroyed with their stacks.
     "postgres-dev": ("dev", {"base": with_managed_postgres, "dev": with_managed_valkey}),
-    # The frontend and an admin service behind one shared load balancer, in prod (NAT).
-    "shared": ("prod", {"base": with_shared_load_balancer, "prod": without_canary}),
     # Account, region and three zones pinned.
     # ... with alarms to an existing topic, and a network load balancer passing TCP on
     # 443 (TLS ends in the app), which deploys rolling.

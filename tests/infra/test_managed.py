@@ -85,7 +85,7 @@ def test_a_dev_valkey_goes_with_its_stack_and_keeps_no_snapshots(variants: Varia
 
 
 def test_aurora_postgres_scales_to_zero_and_is_kept_in_prod(variants: Variants) -> None:
-    for name, deleted in (("postgres", False), ("postgres-dev", True)):
+    for name, deleted in (("shared", False), ("postgres-dev", True)):
         synth = variants[name]
         db = synth.template("db")
         db.resource_count_is(SERVICE, 0)
@@ -124,7 +124,7 @@ def test_managed_engines_are_priced_at_their_minimums(
     valkey = prod["ElastiCache Serverless backend"]
     # 100 MB of data storage is the least a serverless cache bills, around the clock.
     assert valkey.monthly == pytest.approx(0.1 * prices.unit["elasticache_valkey_gb_hour"] * 730)
-    aurora = cost.by_item(cost.estimate(variants["postgres"].templates, prices))
+    aurora = cost.by_item(cost.estimate(variants["shared"].templates, prices))
     assert aurora["Aurora Serverless v2 db"].monthly == 0  # min_capacity 0: paused when idle
     assert any("ECPU" in item for item in prices.not_included)
 

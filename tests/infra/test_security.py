@@ -276,7 +276,7 @@ def test_checkov_fails_nothing(
 ) -> None:
     # nlb: the pinned variant's frontend; https: another's, less its listeners' skips;
     # shared: the load balancer of the ingress stack and the two services' rules.
-    for env in [*ENVS, "nlb", "worker", "https", "shared", "postgres"]:
+    for env in [*ENVS, "nlb", "worker", "https", "shared"]:
         results = checkov_reports[env]
         failed = [(c["check_id"], c["resource"]) for c in results["failed_checks"]]
         assert failed == [], env
@@ -301,10 +301,10 @@ def test_checkov_skips_are_only_the_listed_ones(
             assert check["check_id"] in listed, check["check_id"]
             assert check["check_result"]["suppress_comment"] == listed[check["check_id"]]
     # Every path pattern in the file still matches a resource somewhere (Aurora's
-    # secret: in the postgres variant).
+    # secret: in the shared variant).
     paths = [
         stack_relative_path(construct)
-        for synth in [*synths.values(), variants["postgres"]]
+        for synth in [*synths.values(), variants["shared"]]
         for stack in synth.stacks.all()
         for construct in stack.node.find_all()
         if isinstance(construct, cdk.CfnResource)

@@ -144,7 +144,8 @@ class RedisServer:
         """A fresh cluster node serves nothing until slots are assigned."""
         import redis
 
-        client = redis.Redis(port=self.port, password=self.password)
+        tls = {"ssl": True, "ssl_ca_certs": str(self.tls.ca)} if self.tls else {}
+        client = redis.Redis(port=self.port, password=self.password, **tls)  # type: ignore[arg-type]
         if client.cluster("info").get("cluster_state") != "ok":
             client.execute_command("CLUSTER", "ADDSLOTSRANGE", 0, 16383)
         wait_until(lambda: client.cluster("info").get("cluster_state") == "ok", 10,

@@ -20,9 +20,10 @@ if (_NODE_BIN / "node").exists() and not os.environ["PATH"].startswith(str(_NODE
 # tests/infra/conftest.py, or an app of their own). Under xdist they are one unit
 # of work on one worker, so the app is synthesized once per run, not once per
 # worker (the first synth of a process costs several seconds of jsii warm-up).
+# test_constructs.py builds bare stacks of its own and runs on another worker:
+# the in-process unit is the run's longest, and the others have room.
 IN_PROCESS = frozenset({
     "tests/infra/test_changes.py",
-    "tests/infra/test_constructs.py",
     "tests/infra/test_cost_modes.py",
     "tests/infra/test_deploys.py",
     "tests/infra/test_managed.py",

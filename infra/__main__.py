@@ -203,10 +203,10 @@ def _service_name(config: AppConfig, name: str | None) -> str:
         raise AwsError(f"unknown service {name!r}; the services of {config.env} are: {known}")
     managed = config.services[name].managed
     if managed is not None:
-        from infra.config.engines import ENGINES
+        from infra.config.engines import ENGINES, aurora_log_group
 
         logs = (
-            f"; its log: the CloudWatch group /aws/rds/cluster/{config.stack_name(name)}/postgresql"
+            f"; its log: the CloudWatch group {aurora_log_group(config.stack_name(name))}"
             if managed.engine == "postgres"
             else ""
         )

@@ -72,7 +72,7 @@ def managed_in_prod(
                                                     variable)), consumer,
                        f"environment.{variable}", f"names {hosts[service]}, which {service} "
                        "does not have once managed: the app must read "
-                       f"{service.upper().replace('-', '_')}_HOST and _PORT (or leave "
+                       f"{injected.host} and _PORT (or leave "
                        f"{service} a container: drop --managed {service}=...)")  # fmt: skip
         if literal:
             continue
@@ -84,7 +84,6 @@ def managed_in_prod(
                            "database; create this one after the first deploy (psql over "
                            "TLS with the master password)")  # fmt: skip
         chosen[names[service]] = engine
-        tls = f"{names[service].upper().replace('-', '_')}_TLS"
         speaks = (
             "TLS (and keeps the keys of one transaction in one hash slot: the cache runs in "
             "cluster mode)"
@@ -92,7 +91,7 @@ def managed_in_prod(
             else "TLS (sslmode=require)"
         )
         report.add(Verdict.NOTE, where[service], service, "image",
-                   f"prod: its consumers must connect over {speaks}; they get {tls}=true "
+                   f"prod: its consumers must connect over {speaks}; they get {injected.tls}=true "
                    "there")  # fmt: skip
         report.add(Verdict.MAPPED, where[service], service, "image",
                    f"-> prod.yaml: managed: {engine} ({ENGINES[engine].title}) replaces the "

@@ -8,6 +8,8 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+from infra.names import physical_name
+
 
 @dataclass(frozen=True)
 class Engine:
@@ -36,6 +38,20 @@ ENGINES = {
 }
 # Every engine-specific key of ``managed:`` (the rest apply to all engines).
 ENGINE_SETTINGS = frozenset().union(*(e.settings for e in ENGINES.values()))
+# Aurora cluster identifiers: at most 63 characters.
+IDENTIFIER_LIMIT = 63
+
+
+def aurora_identifier(stack_name: str) -> str:
+    """The Aurora cluster's identifier: its stack's name, cut to fit."""
+    return physical_name(stack_name, IDENTIFIER_LIMIT)
+
+
+def aurora_log_group(stack_name: str) -> str:
+    """Where Aurora writes the PostgreSQL log of the cluster in ``stack_name``."""
+    return f"/aws/rds/cluster/{aurora_identifier(stack_name)}/postgresql"
+
+
 # Aurora Serverless v2: capacity in steps of half an ACU; 0 pauses the writer when idle.
 DEFAULT_MIN_ACU = 0.0
 DEFAULT_MAX_ACU = 4.0

@@ -10,9 +10,13 @@ from constructs import Construct
 
 from infra.compliance import acknowledge
 from infra.config import LoggingConfig, ManagedConfig
-from infra.config.engines import DEFAULT_MAX_ACU, DEFAULT_MIN_ACU
+from infra.config.engines import (
+    DEFAULT_MAX_ACU,
+    DEFAULT_MIN_ACU,
+    aurora_identifier,
+    aurora_log_group,
+)
 from infra.logs import configured_log_group
-from infra.names import physical_name
 from infra.network.stack import PRIVATE_SUBNETS
 
 # 16.3 and later can pause at 0 ACU; a version picked, not "latest", so an upgrade
@@ -20,8 +24,6 @@ from infra.network.stack import PRIVATE_SUBNETS
 VERSION = rds.AuroraPostgresEngineVersion.VER_16_9
 # The user compose's postgres image starts with, so apps keep their settings.
 MASTER_USER = "postgres"
-# Aurora cluster identifiers: at most 63 characters.
-IDENTIFIER_LIMIT = 63
 
 
 class AuroraPostgres(Construct):
@@ -54,11 +56,9 @@ class AuroraPostgres(Construct):
         # Named, so that its log group exists (with the env's retention, key and
         # removal) before Aurora starts writing to it, instead of one Aurora
         # would make that never expires and outlives the stack.
-        identifier = physical_name(base_name, IDENTIFIER_LIMIT)
+        identifier = aurora_identifier(base_name)
         self.identifier = identifier
-        logs = configured_log_group(
-            self, "Logs", logging, name=f"/aws/rds/cluster/{identifier}/postgresql"
-        )
+        logs = configured_log_group(self, "Logs", logging, name=aurora_log_group(base_name))
         self.cluster = rds.DatabaseCluster(
             self,
             "Cluster",

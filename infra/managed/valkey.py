@@ -48,16 +48,18 @@ class ValkeyCache(Construct):
     ) -> None:
         super().__init__(scope, construct_id)
         self.password = ServicePassword(self, "Password", service=name) if auth else None
-        group = user_resource = None
+        # The cache's name: its metrics' clusterId, and its user group's ID.
+        self.name = physical_name(base_name, NAME_LIMIT)
+        user = group = None
         if self.password is not None:
-            user_resource = user = elasticache.CfnUser(
+            user = elasticache.CfnUser(
                 self, "User", engine="valkey", user_id=physical_name(f"{base_name}-default",
                 NAME_LIMIT), user_name="default", access_string="on ~* +@all",
                 authentication_mode={"Type": "password",
                                      "Passwords": [self.password.secret_value.unsafe_unwrap()]},
             )  # fmt: skip
             group = elasticache.CfnUserGroup(
-                self, "Users", engine="valkey", user_group_id=physical_name(base_name, NAME_LIMIT),
+                self, "Users", engine="valkey", user_group_id=self.name,
                 user_ids=[user.ref],
             )  # fmt: skip
         days = config.backup_retention_days
@@ -75,7 +77,7 @@ class ValkeyCache(Construct):
             "Cache",
             engine="valkey",
             major_engine_version=MAJOR_VERSION,
-            serverless_cache_name=physical_name(base_name, NAME_LIMIT),  # its metrics' clusterId
+            serverless_cache_name=self.name,
             description=f"{name}: {ENGINES['valkey'].title}",
             subnet_ids=vpc.select_subnets(subnet_group_name=PRIVATE).subnet_ids,
             security_group_ids=[security_group.security_group_id],
@@ -87,8 +89,7 @@ class ValkeyCache(Construct):
         )
         # What the kept cache needs is kept with it: deleting its group, user or
         # password under it would fail, or lock clients out.
-        for kept in (self.cache, group, user_resource, self.password, security_group):
+        for kept in (self.cache, group, user, self.password, security_group):
             if kept is not None:
                 kept.apply_removal_policy(removal)
-        self.name = physical_name(base_name, NAME_LIMIT)
         self.host: str = self.cache.attr_endpoint_address
